@@ -1,0 +1,64 @@
+# The two commands a newcomer runs on a fresh machine (README.md):
+#   make serve   install the serving package and bring the service up on the embedded models
+#   make test    install everything the tests need and run every test
+# `.ci/run` runs `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: serve test lint typecheck pytest proto tools node-deps system-tools models clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# The serving install: no torch.
+$(VENV)/.serve-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+# Everything: training (torch, pinned to the CPU build), export and the test tools.
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[train,dev]'
+	touch $@ $(VENV)/.serve-installed
+
+serve: $(VENV)/.serve-installed
+	$(BIN)/vaeserve serve
+
+# promtool (Debian's prometheus package) checks metrics and alerting rules in the tests.
+system-tools:
+	@command -v promtool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else echo "make test needs promtool: sudo apt-get install prometheus" >&2; exit 1; fi; }
+
+node-deps:
+	@if [ -f clients/node/package-lock.json ]; then (cd clients/node && npm ci --no-audit --no-fund --silent); fi
+
+tools: system-tools node-deps
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/buf lint
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy src training export server clients/python tests
+
+pytest: $(VENV)/.dev-installed tools
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+# Regenerate the Python code for proto/ (a test fails when the committed code is stale).
+proto: $(VENV)/.dev-installed
+	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=src --pyi_out=src \
+	  --grpc_python_out=src proto/vaeserve/v1/vae_service.proto
+
+# Train and export the embedded default models (about an hour on 2 CPU cores).
+models: $(VENV)/.dev-installed
+	$(BIN)/python -m vaeserve.training.defaults --repository models
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
