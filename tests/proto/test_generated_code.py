@@ -14,13 +14,21 @@ def test_generated_code_matches_proto(tmp_path: Path) -> None:
     protos = sorted(str(p.relative_to(ROOT / "proto")) for p in (ROOT / "proto").rglob("*.proto"))
     subprocess.run(
         [
-            sys.executable, "-m", "grpc_tools.protoc", "-I", str(ROOT / "proto"),
-            f"--python_out={tmp_path}", f"--pyi_out={tmp_path}", f"--grpc_python_out={tmp_path}",
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            "-I",
+            str(ROOT / "proto"),
+            f"--python_out={tmp_path}",
+            f"--pyi_out={tmp_path}",
+            f"--grpc_python_out={tmp_path}",
             *protos,
         ],
         check=True,
     )
-    fresh = sorted(p for p in (tmp_path / "vaeserve" / "v1").iterdir() if p.suffix in {".py", ".pyi"})
+    fresh = sorted(
+        p for p in (tmp_path / "vaeserve" / "v1").iterdir() if p.suffix in {".py", ".pyi"}
+    )
     assert fresh, "protoc generated nothing"
     for path in fresh:
         committed = GENERATED / path.name
