@@ -14,11 +14,28 @@ Every export traces two self-contained graphs, runs onnx.checker, refuses random
 checks onnxruntime against PyTorch on batches of 1, 7 and 64 (max abs diff <= 1e-4), and
 refuses to overwrite an existing version unless ``force`` is set. Failures raise
 :class:`ExportError` (or its subclasses :class:`ParityError`, :class:`VersionExistsError`).
+
+The names load lazily, so that ``vaeserve export --help`` (which imports the subpackage)
+works without torch.
 """
 
-from vaeserve.export.api import export_checkpoint, export_untrained
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from vaeserve.export.errors import ExportError, ParityError, VersionExistsError
-from vaeserve.export.writer import ExportRequest, export_model
+
+if TYPE_CHECKING:
+    from vaeserve.export.api import export_checkpoint, export_untrained
+    from vaeserve.export.writer import ExportRequest, export_model
+
+_LAZY = {
+    "export_checkpoint": "vaeserve.export.api",
+    "export_untrained": "vaeserve.export.api",
+    "ExportRequest": "vaeserve.export.writer",
+    "export_model": "vaeserve.export.writer",
+}
 
 __all__ = [
     "ExportError",
@@ -29,3 +46,9 @@ __all__ = [
     "export_model",
     "export_untrained",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'vaeserve.export' has no attribute {name!r}")

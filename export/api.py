@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from vaeserve.export.writer import ExportRequest, export_model
+from vaeserve.export.writer import ExportRequest, ensure_free, export_model
 from vaeserve.training.checkpoint import data_options, load_checkpoint
 from vaeserve.training.datasets import load_dataset
 from vaeserve.training.evaluate import binarize
@@ -20,6 +20,7 @@ def export_checkpoint(
     checkpoint: Path, repository: Path, name: str, version: int = 1, *, force: bool = False
 ) -> Manifest:
     """Export a training checkpoint, measuring test NELBO on the dataset it was trained on."""
+    ensure_free(repository, name, version, force=force)
     loaded = load_checkpoint(checkpoint)
     config = loaded.config
     test = load_dataset(data_options(config)).test

@@ -7,6 +7,7 @@ might try to load.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -56,9 +57,7 @@ class ExportRequest:
 
 def export_model(request: ExportRequest) -> Manifest:
     """Export, verify and publish ``request.model`` as ``<repository>/<name>/<version>``."""
-    target = request.repository / request.name / str(request.version)
-    if target.exists() and not request.force:
-        raise VersionExistsError(f"{target} already exists; pick another --version or pass --force")
+    target = ensure_free(request.repository, request.name, request.version, force=request.force)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{request.version}-", dir=target.parent))
     try:
@@ -70,6 +69,14 @@ def export_model(request: ExportRequest) -> Manifest:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def ensure_free(repository: Path, name: str, version: int, *, force: bool) -> Path:
+    """Return the version folder; raise VersionExistsError if it exists and ``force`` is off."""
+    target = repository / name / str(version)
+    if target.exists() and not force:
+        raise VersionExistsError(f"{target} already exists; pick another --version or pass --force")
+    return target
 
 
 def _build(request: ExportRequest, folder: Path) -> Manifest:
@@ -105,13 +112,19 @@ def _build(request: ExportRequest, folder: Path) -> Manifest:
         likelihood=model.spec.likelihood,
         dataset=request.dataset,
         architecture=model.spec.architecture,
-        training=TrainingSummary(request.epochs, measured.negative_elbo, details),
+        training=TrainingSummary(request.epochs, measured.negative_elbo, _as_json(details)),
         producer=Producer(vaeserve.__version__, torch.__version__, _opset(encoder)),
         sha256={ENCODER_FILE: sha256_of(encoder), DECODER_FILE: sha256_of(decoder)},
         class_names=tuple(request.class_names),
     )
     write_manifest(folder, manifest)
     return manifest
+
+
+def _as_json(details: Mapping[str, Any]) -> dict[str, Any]:
+    """Details as manifest.json will hold them (tuples become lists), so a read-back is equal."""
+    normal: dict[str, Any] = json.loads(json.dumps(details))
+    return normal
 
 
 def _opset(path: Path) -> int:

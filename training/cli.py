@@ -90,6 +90,9 @@ def _add_train(subparsers: Any) -> None:
     run_group.add_argument(
         "--resume", type=Path, help="checkpoint (or its folder) to continue from"
     )
+    run_group.add_argument(
+        "--stop-after", type=int, help="end this session after epoch N; continue with --resume"
+    )
     run_group.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run_group.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     parser.set_defaults(func=run)

@@ -43,6 +43,7 @@ def train_from_args(args: argparse.Namespace) -> None:
         binarize=args.binarize,
         seed=args.seed,
         resume=args.resume,
+        stop_after=args.stop_after,
         progress=not args.no_progress,
         figures=not args.no_figures,
     )

@@ -15,7 +15,11 @@ SCHEDULES = ("cosine", "constant")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train one VAE; the defaults are those of the ``fashion-mnist`` default model."""
+    """How to train one VAE; the defaults are those of the ``fashion-mnist`` default model.
+
+    ``epochs`` is the length of the whole run (the cosine schedule spans it); ``stop_after``
+    ends this session early at that epoch, to be continued later with ``resume``.
+    """
 
     output_dir: Path
     data: DataOptions = field(default_factory=lambda: DataOptions("fashion-mnist"))
@@ -33,6 +37,7 @@ class TrainConfig:
     binarize: bool = False
     seed: int = 0
     resume: Path | None = None
+    stop_after: int | None = None
     progress: bool = True
     figures: bool = True
     eval_batch_size: int = 1000
@@ -48,6 +53,8 @@ class TrainConfig:
         for name in ("latent_dim", "epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.stop_after is not None and not 1 <= self.stop_after <= self.epochs:
+            problems.append(f"stop_after must be between 1 and epochs ({self.epochs})")
         if self.learning_rate <= 0 or self.beta < 0 or self.warmup_epochs < 0:
             problems.append("learning rate must be positive, beta and warm-up not negative")
         if not self.hidden or not self.channels or min(self.hidden + self.channels) < 1:

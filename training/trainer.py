@@ -72,11 +72,11 @@ def train(config: TrainConfig, dataset: Dataset | None = None) -> TrainResult:
     scheduler = _scheduler(optimizer, config.schedule, total_steps)
     start_epoch, history = 0, list[dict[str, float]]()
     if config.resume is not None:
-        start_epoch, history = _resume(config.resume, spec, model, optimizer, scheduler)
+        start_epoch, history = _resume(config.resume, config, spec, model, optimizer, scheduler)
     test_images = binarize(dataset.test, TEST_SEED) if config.binarize else dataset.test
     train_images = torch.from_numpy(dataset.train)
     path = config.output_dir / CHECKPOINT_FILE
-    for epoch in range(start_epoch + 1, config.epochs + 1):
+    for epoch in range(start_epoch + 1, (config.stop_after or config.epochs) + 1):
         began = time.perf_counter()
         train_stats = _train_epoch(model, optimizer, scheduler, train_images, config, epoch)
         seconds = time.perf_counter() - began
@@ -157,6 +157,7 @@ def _scheduler(
 
 def _resume(
     path: Path,
+    config: TrainConfig,
     spec: ModelSpec,
     model: VAE,
     optimizer: torch.optim.Optimizer,
@@ -165,6 +166,11 @@ def _resume(
     checkpoint = load_checkpoint(path)
     if checkpoint.model.spec != spec:
         raise CheckpointError(f"{path} holds a {checkpoint.model.spec}, not the requested {spec}")
+    planned = int(checkpoint.config["epochs"])
+    if config.schedule == "cosine" and planned != config.epochs:
+        raise CheckpointError(
+            f"{path}: its cosine schedule spans {planned} epochs; resume with --epochs {planned}"
+        )
     model.load_state_dict(checkpoint.model.state_dict())
     optimizer.load_state_dict(checkpoint.optimizer_state)
     scheduler.load_state_dict(checkpoint.scheduler_state)
