@@ -24,12 +24,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 from vaeserve.export.api import export_checkpoint
 from vaeserve.training.checkpoint import CHECKPOINT_FILE, load_checkpoint
 from vaeserve.training.config import TrainConfig
-from vaeserve.training.datasets import DataOptions
+from vaeserve.training.datasets import DataOptions, load_dataset
+from vaeserve.training.errors import ConfigError
+from vaeserve.training.figures import write_figures
 from vaeserve.training.trainer import train
 
 logger = logging.getLogger("vaeserve.training.defaults")
@@ -37,7 +40,7 @@ FASHION = DataOptions("fashion-mnist")
 PLACEHOLDER = Path(".")
 MLP = TrainConfig(PLACEHOLDER, FASHION, "mlp", latent_dim=32, hidden=(512, 512), epochs=30)
 DEFAULTS: dict[str, TrainConfig] = {
-    "fashion-mnist": MLP,
+    "fashion-mnist": replace(MLP, batch_size=32),
     "fashion-mnist-2d": replace(MLP, latent_dim=2),
     "fashion-mnist-conv": replace(
         MLP, architecture="conv", channels=(32, 64, 128), conv_hidden=512
@@ -62,14 +65,24 @@ def build_and_export(
     """Train ``name`` unless its finished checkpoint is already there, then export version 1."""
     config = replace(DEFAULTS[name], output_dir=runs_dir / name, progress=progress)
     checkpoint = config.output_dir / CHECKPOINT_FILE
-    if checkpoint.is_file() and load_checkpoint(checkpoint).epoch >= config.epochs:
+    saved = load_checkpoint(checkpoint) if checkpoint.is_file() else None
+    if saved is not None and _recipe(saved.config) != _recipe(config.to_dict()):
+        raise ConfigError(f"{checkpoint} was trained with other settings; move it away first")
+    if saved is not None and saved.epoch >= config.epochs:
         logger.info("%s: %s already holds %d epochs; exporting it", name, checkpoint, config.epochs)
+        dataset = load_dataset(config.data)
+        write_figures(saved.model, dataset, saved.history, config.output_dir, config.seed)
     else:
-        resume = checkpoint if checkpoint.is_file() else None
-        train(replace(config, resume=resume))
+        train(replace(config, resume=checkpoint if saved else None))
     manifest = export_checkpoint(checkpoint, repository, name, 1, force=force)
     logger.info("%s: exported, test negative ELBO %.2f nats/image (ONNX)", name,
                 manifest.training.test_negative_elbo_nats)  # fmt: skip
+
+
+def _recipe(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings that decide the weights; where the run writes and what it shows do not."""
+    ignored = {"output_dir", "resume", "stop_after", "progress", "figures"}
+    return {key: value for key, value in config.items() if key not in ignored}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
