@@ -21,7 +21,7 @@ from torch import nn
 from vaeserve.export.errors import ExportError
 from vaeserve.training.models import VAE
 
-OPSET = 18
+OPSET = 21  # onnxruntime >= 1.20, the serving floor in pyproject.toml, runs opset 21
 NOISY_LOGGERS = ("torch.onnx", "torch.export", "onnxscript", "onnx_ir")
 RANDOM_OPS = frozenset(
     {
@@ -107,7 +107,7 @@ def _quiet() -> Iterator[None]:
     loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
     levels = [each.level for each in loggers]
     for each in loggers:
-        each.setLevel(logging.WARNING)
+        each.setLevel(logging.ERROR)
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
