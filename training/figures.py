@@ -94,7 +94,7 @@ def _manifold(model: VAE) -> np.ndarray:
 
 def _save(path: Path, pixels: np.ndarray) -> Path:
     image = Image.fromarray(pixels)
-    scale = max(1, 256 // max(pixels.shape[:2]))
+    scale = max(1, 700 // max(pixels.shape[:2]))
     image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST).save(path)
     return path
 
