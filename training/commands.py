@@ -47,7 +47,11 @@ def train_from_args(args: argparse.Namespace) -> None:
         progress=not args.no_progress,
         figures=not args.no_figures,
     )
-    train(config)
+    result = train(config)
+    print(
+        f"checkpoint {result.checkpoint}, figures and history.json in {config.output_dir}; "
+        f"export with: vaeserve export --checkpoint {config.output_dir} --name NAME"
+    )
 
 
 def evaluate_from_args(args: argparse.Namespace) -> dict[str, Any]:
