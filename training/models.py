@@ -39,9 +39,10 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        channels, height, width = (int(v) for v in data["image_shape"])
         return cls(
             architecture=str(data["architecture"]),
-            image_shape=tuple(int(v) for v in data["image_shape"]),  # type: ignore[arg-type]
+            image_shape=(channels, height, width),
             latent_dim=int(data["latent_dim"]),
             likelihood=str(data["likelihood"]),
             hidden=tuple(int(v) for v in data["hidden"]),
