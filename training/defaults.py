@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -28,10 +29,11 @@ from typing import Any
 
 import torch
 from vaeserve.export.api import export_checkpoint
+from vaeserve.export.errors import ExportError
 from vaeserve.training.checkpoint import CHECKPOINT_FILE, load_checkpoint
 from vaeserve.training.config import TrainConfig
 from vaeserve.training.datasets import DataOptions, load_dataset
-from vaeserve.training.errors import ConfigError
+from vaeserve.training.errors import ConfigError, TrainingError
 from vaeserve.training.figures import write_figures
 from vaeserve.training.trainer import train
 
@@ -62,7 +64,15 @@ DEFAULTS: dict[str, TrainConfig] = {
 def build_and_export(
     name: str, repository: Path, runs_dir: Path, *, force: bool, progress: bool
 ) -> None:
-    """Train ``name`` unless its finished checkpoint is already there, then export version 1."""
+    """Train ``name`` unless its finished checkpoint is already there, then export version 1.
+
+    A model whose version 1 is already in the repository is left alone unless ``force``, so
+    ``make models`` on a fresh clone (models committed, no runs/) does not train for an hour
+    only to be refused at export.
+    """
+    if (repository / name / "1").exists() and not force:
+        logger.info("%s: %s exists; pass --force to rebuild it", name, repository / name / "1")
+        return
     config = replace(DEFAULTS[name], output_dir=runs_dir / name, progress=progress)
     checkpoint = config.output_dir / CHECKPOINT_FILE
     saved = load_checkpoint(checkpoint) if checkpoint.is_file() else None
@@ -107,9 +117,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     torch.set_num_threads(1)
     for name in args.only or list(DEFAULTS):
-        build_and_export(
-            name, args.repository, args.runs_dir, force=args.force, progress=not args.no_progress
-        )
+        try:
+            build_and_export(
+                name,
+                args.repository,
+                args.runs_dir,
+                force=args.force,
+                progress=not args.no_progress,
+            )
+        except (TrainingError, ExportError) as error:
+            print(f"{parser.prog}: error: {name}: {error}", file=sys.stderr)
+            return 2
     return 0
 
 
