@@ -1,0 +1,83 @@
+"""The one place errors become gRPC statuses, and every RPC is counted and timed.
+
+:func:`rpc` wraps each servicer method: a :class:`VaeServeError` becomes its status code
+and message; anything else is a bug, logged once with its traceback and reported as
+INTERNAL with a fixed text (no internals leak to clients). The same wrapper records
+``vaeserve_requests_total`` and ``vaeserve_request_duration_seconds``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+import grpc
+from vaeserve.server.errors import VaeServeError
+from vaeserve.server.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+INTERNAL_MESSAGE = "internal server error; the server log has the details"
+
+Request = TypeVar("Request")
+Reply = TypeVar("Reply")
+
+
+class Edge(Protocol):
+    """What a servicer offers the wrapper: its metrics and a guard run before each call."""
+
+    metrics: Metrics
+
+    def model_label(self, request: Any) -> str: ...
+
+    def check_accepting(self) -> None: ...
+
+
+Handler = Callable[[Any, Request, grpc.aio.ServicerContext[Request, Reply]], Awaitable[Reply]]
+
+
+def rpc(method: str) -> Callable[[Handler[Request, Reply]], Handler[Request, Reply]]:
+    def wrap(handler: Handler[Request, Reply]) -> Handler[Request, Reply]:
+        @functools.wraps(handler)
+        async def guarded(
+            self: Edge, request: Request, context: grpc.aio.ServicerContext[Request, Reply]
+        ) -> Reply:
+            started = time.perf_counter()
+            model = self.model_label(request)
+            code = grpc.StatusCode.OK
+            try:
+                self.check_accepting()
+                return await handler(self, request, context)
+            except VaeServeError as error:
+                code = error.code
+                await context.abort(code, str(error))
+            except grpc.aio.AbortError:
+                raise
+            except BaseException as error:
+                code = _code_of(error)
+                if code is grpc.StatusCode.INTERNAL:
+                    log.exception("%s failed", method)
+                    await context.abort(code, INTERNAL_MESSAGE)
+                raise
+            finally:
+                self.metrics.requests.labels(method, model, code.name).inc()
+                self.metrics.request_duration.labels(method, model).observe(
+                    time.perf_counter() - started
+                )
+            raise AssertionError("unreachable: context.abort raises")
+
+        return guarded
+
+    return wrap
+
+
+def _code_of(error: BaseException) -> grpc.StatusCode:
+    """CANCELLED for a handler cancelled because its client went away; INTERNAL otherwise."""
+    import asyncio
+
+    if isinstance(error, asyncio.CancelledError):
+        return grpc.StatusCode.CANCELLED
+    return grpc.StatusCode.INTERNAL

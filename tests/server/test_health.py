@@ -1,0 +1,32 @@
+"""Standard health: liveness at once, readiness only once the models are warm."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def check(stub: health_pb2_grpc.HealthStub, service: str) -> int:
+    return stub.Check(health_pb2.HealthCheckRequest(service=service)).status
+
+
+def test_service_and_models_report_serving_once_loaded(health_stub) -> None:
+    statuses = [check(health_stub, s) for s in ("", "vaeserve.v1.VaeService", "tiny-grey")]
+    assert statuses == [SERVING, SERVING, SERVING]
+
+
+def test_readiness_moves_from_not_serving_to_serving(server_settings, start_server) -> None:
+    names = ("", "vaeserve.v1.VaeService", "tiny-rgb")
+    with (
+        start_server(server_settings(), load_models=False) as running,
+        grpc.insecure_channel(running.address) as channel,
+    ):
+        stub = health_pb2_grpc.HealthStub(channel)
+        before = [check(stub, s) for s in names]
+        running.call(running.server.load_models())
+        after = [check(stub, s) for s in names]
+    assert before == [SERVING, NOT_SERVING, NOT_SERVING]
+    assert after == [SERVING, SERVING, SERVING]
