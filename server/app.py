@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 import grpc
@@ -133,7 +134,7 @@ async def create_server(
     settings: Settings,
     *,
     registry: CollectorRegistry | None = None,
-    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
     credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[VaeServer, int]:
     """Scan the repository, build the servicers and bind; call ``start`` on the result."""
@@ -149,7 +150,7 @@ async def create_server(
     grpc_server = grpc.aio.server(
         interceptors=list(interceptors), options=_channel_options(settings, limits)
     )
-    pb_grpc.add_VaeServiceServicer_to_server(service, grpc_server)
+    pb_grpc.add_VaeServiceServicer_to_server(service, grpc_server)  # type: ignore[no-untyped-call]
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, grpc_server)

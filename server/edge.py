@@ -8,6 +8,7 @@ INTERNAL with a fixed text (no internals leak to clients). The same wrapper reco
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -54,30 +55,27 @@ def rpc(method: str) -> Callable[[Handler[Request, Reply]], Handler[Request, Rep
             except VaeServeError as error:
                 code = error.code
                 await context.abort(code, str(error))
-            except grpc.aio.AbortError:
+            except asyncio.CancelledError:
+                code = _why_cancelled(context)
                 raise
-            except BaseException as error:
-                code = _code_of(error)
-                if code is grpc.StatusCode.INTERNAL:
-                    log.exception("%s failed", method)
-                    await context.abort(code, INTERNAL_MESSAGE)
-                raise
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("%s failed", method)
+                await context.abort(code, INTERNAL_MESSAGE)
             finally:
                 self.metrics.requests.labels(method, model, code.name).inc()
                 self.metrics.request_duration.labels(method, model).observe(
                     time.perf_counter() - started
                 )
-            raise AssertionError("unreachable: context.abort raises")
 
         return guarded
 
     return wrap
 
 
-def _code_of(error: BaseException) -> grpc.StatusCode:
-    """CANCELLED for a handler cancelled because its client went away; INTERNAL otherwise."""
-    import asyncio
-
-    if isinstance(error, asyncio.CancelledError):
-        return grpc.StatusCode.CANCELLED
-    return grpc.StatusCode.INTERNAL
+def _why_cancelled(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:
+    """gRPC cancels a handler both when its client cancels and when its deadline passes."""
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        return grpc.StatusCode.DEADLINE_EXCEEDED
+    return grpc.StatusCode.CANCELLED

@@ -21,7 +21,8 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 class Health:
     def __init__(self) -> None:
-        self.servicer = health.aio.HealthServicer()
+        # grpc_health ships no type information for its asyncio servicer.
+        self.servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
 
     async def starting(self, model_names: Iterable[str]) -> None:
         await self.servicer.set("", SERVING)

@@ -213,7 +213,7 @@ class VaeService(pb_grpc.VaeServiceServicer):
             codec.check_pixel_range(array, what)
             return array
         if kind == "png":
-            return await self._off_loop(
+            decoded: np.ndarray = await self._off_loop(
                 lambda: codec.decode_pngs(
                     images.png.images,
                     model.image_shape,
@@ -222,6 +222,7 @@ class VaeService(pb_grpc.VaeServiceServicer):
                     max_pixels=self._settings.max_image_pixels,
                 )
             )
+            return decoded
         raise InvalidArgumentError(f"{what} is required: send a tensor or PNG files")
 
     def _latents_in(self, tensor: pb.Tensor, model: ServedModel, what: str) -> np.ndarray:
@@ -239,11 +240,9 @@ class VaeService(pb_grpc.VaeServiceServicer):
             ends = self._latents_in(request.latents, model, "latents")
         else:
             images = await self._images_in(request.images, model, "images")
-            ends = None if images.shape[0] != 2 else (await model.encode(images, wanted))[0]
-            if ends is None:
-                raise InvalidArgumentError(
-                    f"images must hold exactly 2 items, got {images.shape[0]}"
-                )
+            if images.shape[0] != 2:
+                raise InvalidArgumentError(f"images must hold exactly 2, got {images.shape[0]}")
+            ends = (await model.encode(images, wanted))[0]
         if ends.shape[0] != 2:
             raise InvalidArgumentError(f"latents must hold exactly 2 items, got {ends.shape[0]}")
         return ends

@@ -21,14 +21,13 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2_grpc
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import onnx_models
 from vaeserve.server.app import VaeServer, create_server
 from vaeserve.server.settings import Settings
 
 from vaeserve.v1 import vae_service_pb2_grpc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import onnx_models  # type: ignore[import-not-found]
 
 SettingsFactory = Callable[..., Settings]
 
@@ -80,7 +79,8 @@ def tiny_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model repository of real tiny ONNX graphs: tiny-grey (1x8x8, latent 2, versions 1
     and 2) and tiny-rgb (3x8x8, latent 4, version 1). Read-only: tests that tamper with a
     model build their own with ``onnx_models.write_model``."""
-    return onnx_models.write_repository(tmp_path_factory.mktemp("repository"))
+    repository: Path = onnx_models.write_repository(tmp_path_factory.mktemp("repository"))
+    return repository
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,9 @@ class TinySpec:
     image_shape: tuple[int, int, int]
     latent_dim: int
     seed: int = 0
+    batch_one_only: bool = False
+    """Reshape the decoder's output to a batch of exactly 1: a model that loads and warms
+    up but fails at run time on bigger batches, to exercise the server's failure paths."""
 
 
 GREY_V1 = TinySpec("tiny-grey", 1, (1, 8, 8), 2, seed=1)
@@ -81,7 +84,8 @@ def encoder_graph(spec: TinySpec) -> onnx.ModelProto:
 def decoder_graph(spec: TinySpec) -> onnx.ModelProto:
     rng = np.random.default_rng(spec.seed + 1000)
     pixels, d = math.prod(spec.image_shape), spec.latent_dim
-    shape = numpy_helper.from_array(np.array([-1, *spec.image_shape], dtype=np.int64), "shape")
+    batch = 1 if spec.batch_one_only else -1
+    shape = numpy_helper.from_array(np.array([batch, *spec.image_shape], dtype=np.int64), "shape")
     init = [
         _weights(rng, "w1", (d, HIDDEN)), _weights(rng, "b1", (HIDDEN,)),
         _weights(rng, "w2", (HIDDEN, pixels)), _weights(rng, "b2", (pixels,)), shape,

@@ -10,7 +10,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 def check(stub: health_pb2_grpc.HealthStub, service: str) -> int:
-    return stub.Check(health_pb2.HealthCheckRequest(service=service)).status
+    return int(stub.Check(health_pb2.HealthCheckRequest(service=service)).status)
 
 
 def test_service_and_models_report_serving_once_loaded(health_stub) -> None:
