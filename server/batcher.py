@@ -179,8 +179,7 @@ class Batcher:
             outputs = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self._run, inputs
             )
-        except Exception as error:
-            log.exception("inference failed on a batch of %d items", inputs.shape[0])
+        except Exception as error:  # the edge logs it once, with its traceback
             for request, _, _ in batch:
                 self._abandon(request, error)
             return

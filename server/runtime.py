@@ -135,6 +135,16 @@ class ModelTable:
     def ready_versions(self, name: str) -> list[int]:
         return sorted(v for v, s in self.versions.get(name, {}).items() if s.state == READY)
 
+    @staticmethod
+    def _highest_ready(name: str, states: dict[int, VersionState]) -> int:
+        ready = [v for v, s in states.items() if s.state == READY]
+        if ready:
+            return max(ready)
+        if all(s.state == FAILED for s in states.values()):
+            why = "; ".join(f"version {v}: {s.reason}" for v, s in sorted(states.items()))
+            raise NotFoundError(f"model {name!r} has no version that passed its checks ({why})")
+        raise UnavailableError(f"model {name!r} has no version ready to serve yet")
+
     def lookup(self, name: str, version: int) -> ServedModel:
         """The model serving ``name`` at ``version`` (0: the highest ready one)."""
         if not name:
@@ -144,10 +154,7 @@ class ModelTable:
             known = ", ".join(sorted(self.versions)) or "none"
             raise NotFoundError(f"no model named {name!r}; this server has: {known}")
         if version == 0:
-            ready = self.ready_versions(name)
-            if not ready:
-                raise UnavailableError(f"model {name!r} has no version ready to serve yet")
-            version = ready[-1]
+            version = self._highest_ready(name, states)
         state = states.get(version)
         if state is None:
             raise NotFoundError(f"model {name!r} has no version {version}; it has {sorted(states)}")
