@@ -17,7 +17,7 @@ from vaeserve.v1 import vae_service_pb2_grpc
 def status_of(call, request) -> tuple[grpc.StatusCode, str]:
     with pytest.raises(grpc.RpcError) as caught:
         call(request)
-    return caught.value.code(), caught.value.details()
+    return caught.value.code(), str(caught.value.details())
 
 
 def png_header_only(width: int, height: int) -> bytes:

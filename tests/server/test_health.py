@@ -30,3 +30,24 @@ def test_readiness_moves_from_not_serving_to_serving(server_settings, start_serv
         after = [check(stub, s) for s in names]
     assert before == [SERVING, NOT_SERVING, NOT_SERVING]
     assert after == [SERVING, SERVING, SERVING]
+
+
+def test_draining_turns_every_status_not_serving(server_settings, start_server) -> None:
+    names = ("", "vaeserve.v1.VaeService", "tiny-grey")
+    with (
+        start_server(server_settings()) as running,
+        grpc.insecure_channel(running.address) as channel,
+    ):
+        running.call(running.server.health.draining())
+        statuses = [check(health_pb2_grpc.HealthStub(channel), s) for s in names]
+    assert statuses == [NOT_SERVING] * 3
+
+
+def test_reflection_lists_the_service(channel) -> None:
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    request = reflection_pb2.ServerReflectionRequest(list_services="")
+    (reply,) = list(stub.ServerReflectionInfo(iter([request])))
+    names = {s.name for s in reply.list_services_response.service}
+    assert {"vaeserve.v1.VaeService", "grpc.health.v1.Health"} <= names
