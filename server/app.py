@@ -22,14 +22,14 @@ import grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry, start_http_server
 from vaeserve.server.health import SERVICE_NAME, Health
+from vaeserve.server.loader import Loader
 from vaeserve.server.metrics import Metrics
 from vaeserve.server.repository import VersionEntry, scan_repository
-from vaeserve.server.runtime import FAILED, READY, ModelTable, load_model
+from vaeserve.server.runtime import FAILED, READY, ModelTable
 from vaeserve.server.service import VaeService
 from vaeserve.server.sessions import choose_providers, cpu_limit
 from vaeserve.server.settings import Settings
 
-from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
@@ -84,22 +84,24 @@ class VaeServer:
     async def load_models(self) -> None:
         """Open and warm up every verified version, then mark what is ready SERVING."""
         settings = self.settings
-        providers = choose_providers(settings.execution_provider)
-        threads = settings.intra_op_threads or cpu_limit()
+        loader = Loader(
+            settings,
+            choose_providers(settings.execution_provider),
+            settings.intra_op_threads or cpu_limit(),
+            self._executor,
+            self.service.metrics,
+        )
         loop = asyncio.get_running_loop()
         table = self.service.table
         for state in table.all_states():
             if state.state == FAILED:
                 continue
             try:
-                model = await loop.run_in_executor(
-                    self._executor, load_model, state.entry, settings, providers, threads,
-                    self._executor, self.service.metrics,
-                )  # fmt: skip
-            except Exception as error:  # a graph onnxruntime refuses fails its version only
-                state.state, state.reason = FAILED, f"onnxruntime cannot load it: {error}"
-                log.error("refused model %s version %d: %s", state.entry.name,
-                          state.entry.version, state.reason)  # fmt: skip
+                model = await loop.run_in_executor(self._executor, loader.load, state.entry)
+            except Exception as error:  # a version onnxruntime refuses fails alone
+                state.state, state.reason = FAILED, f"cannot serve it: {error}"
+                log.error("refused model %s version %d: %s",
+                          state.entry.name, state.entry.version, state.reason)  # fmt: skip
                 continue
             model.start()
             state.model, state.state = model, READY
@@ -187,6 +189,3 @@ def _bind(server: grpc.aio.Server, settings: Settings, creds: grpc.ServerCredent
     if port == 0:
         raise OSError(f"cannot listen on {address}: the port is in use or the address is wrong")
     return port
-
-
-__all__ = ["MessageLimits", "VaeServer", "create_server", "message_limits", "pb"]

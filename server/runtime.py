@@ -7,22 +7,15 @@ scan found, refused ones included, and answers "which model serves this request"
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
 from vaeserve.server.batcher import Batcher, Unbatched, Wanted
 from vaeserve.server.errors import InvalidArgumentError, NotFoundError, UnavailableError
-from vaeserve.server.metrics import Metrics
 from vaeserve.server.repository import VersionEntry
 from vaeserve.server.sessions import GraphSession
-from vaeserve.server.settings import Settings
 
-from vaeserve.manifest import DECODER_FILE, ENCODER_FILE, Manifest
-
-log = logging.getLogger(__name__)
+from vaeserve.manifest import Manifest
 
 LOADING, READY, FAILED = "loading", "ready", "failed"
 
@@ -62,48 +55,6 @@ class ServedModel:
     async def close(self) -> None:
         await self._encoder.close()
         await self._decoder.close()
-
-
-def load_model(
-    entry: VersionEntry, settings: Settings, providers: list[str], intra_op_threads: int,
-    executor: Executor, metrics: Metrics,
-) -> ServedModel:  # fmt: skip
-    """Open, check and warm up both graphs of a verified version (blocking; run off-loop)."""
-    manifest = entry.manifest
-    assert manifest is not None
-    sessions = [
-        GraphSession(
-            entry.path / file,
-            providers=providers,
-            intra_op_threads=intra_op_threads,
-            max_batch_size=settings.max_batch_size,
-        )
-        for file in (ENCODER_FILE, DECODER_FILE)
-    ]
-    encoder, decoder = sessions
-    encoder.warm_up(manifest.image_shape.as_tuple())
-    decoder.warm_up((manifest.latent_dim,))
-    label = f"{manifest.name}/{manifest.version}"
-    queues = tuple(_queue(s.run, label, g, settings, executor, metrics) for s, g in
-                   ((encoder, "encoder"), (decoder, "decoder")))  # fmt: skip
-    return ServedModel(manifest, encoder, decoder, (queues[0], queues[1]))
-
-
-def _queue(
-    run: Callable[[np.ndarray], tuple[np.ndarray, ...]], model: str, graph: str,
-    settings: Settings, executor: Executor, metrics: Metrics,
-) -> Batcher | Unbatched:  # fmt: skip
-    graph_metrics = metrics.graph(model, graph)
-    if not settings.batching:
-        return Unbatched(run, executor, graph_metrics, max_queue_size=settings.max_queue_size)
-    return Batcher(
-        run,
-        executor,
-        graph_metrics,
-        max_batch_size=settings.max_batch_size,
-        max_queue_delay_s=settings.max_queue_delay_ms / 1000.0,
-        max_queue_size=settings.max_queue_size,
-    )
 
 
 @dataclass

@@ -16,7 +16,6 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -80,6 +79,8 @@ class GraphSession:
         self,
         path: Path,
         *,
+        input_name: str,
+        output_names: tuple[str, ...],
         providers: list[str],
         intra_op_threads: int,
         max_batch_size: int,
@@ -93,11 +94,10 @@ class GraphSession:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=providers)
         self.provider: str = self._session.get_providers()[0]
-        inputs = self._session.get_inputs()
-        self.input_name: str = inputs[0].name
-        self.input_shape: list[Any] = list(inputs[0].shape)
-        self.output_names: list[str] = [o.name for o in self._session.get_outputs()]
-        self.output_shapes: list[list[Any]] = [list(o.shape) for o in self._session.get_outputs()]
+        _check_names(path, "input", [i.name for i in self._session.get_inputs()], (input_name,))
+        _check_names(path, "output", [o.name for o in self._session.get_outputs()], output_names)
+        self.input_name = input_name
+        self.output_names = list(output_names)
         self.buckets: tuple[int, ...] = (
             batch_buckets(max_batch_size) if self.provider == CUDA else ()
         )
@@ -122,7 +122,18 @@ class GraphSession:
         self._session.run_with_iobinding(binding)
         return tuple(out[:n] for out in binding.copy_outputs_to_cpu())
 
-    def warm_up(self, item_shape: tuple[int, ...]) -> None:
-        """Run every batch size a live request can meet (one on CPU; each bucket on CUDA)."""
-        for size in self.buckets or (1,):
+    def warm_up(self, item_shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+        """Run every batch size a live request can meet (one on CPU; each bucket on CUDA);
+        return the outputs of one item, for the caller to check against the manifest."""
+        for size in self.buckets:
             self.run(np.zeros((size, *item_shape), dtype=np.float32))
+        return self.run(np.zeros((1, *item_shape), dtype=np.float32))
+
+
+def _check_names(path: Path, kind: str, found: list[str], expected: tuple[str, ...]) -> None:
+    missing = [name for name in expected if name not in found]
+    if missing:
+        raise ValueError(
+            f"{path.name} has no {kind} named {', '.join(missing)} (it has {', '.join(found)}); "
+            "the repository contract names them"
+        )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
 import onnx_models  # type: ignore[import-not-found]
 import pytest
 
+from vaeserve.manifest import ImageShape, read_manifest, write_manifest
 from vaeserve.v1 import vae_service_pb2_grpc
 
 LIMITED_ITEMS = 8
@@ -29,7 +31,8 @@ def limited_stub(server_settings, start_server) -> Iterator[vae_service_pb2_grpc
 def mixed_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repository where one model is good and every other way to be refused appears once:
     a changed graph file ("tampered"), a version folder that is not a number ("odd"), a
-    manifest naming another model ("misnamed"); plus "fragile", which loads but fails on
+    manifest naming another model ("misnamed"), graphs whose output shape is not the
+    manifest's ("reshaped"); plus "fragile", which loads but fails on
     batches bigger than one."""
     root = tmp_path_factory.mktemp("mixed")
     onnx_models.write_model(root, onnx_models.GREY_V1)
@@ -43,6 +46,9 @@ def mixed_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     onnx_models.write_model(
         root, onnx_models.TinySpec("fragile", 1, (1, 8, 8), 2, batch_one_only=True)
     )
+    reshaped = onnx_models.write_model(root, onnx_models.TinySpec("reshaped", 1, (1, 8, 8), 2))
+    manifest = read_manifest(reshaped)
+    write_manifest(reshaped, replace(manifest, image_shape=ImageShape(1, 4, 16)))
     return root
 
 

@@ -62,3 +62,9 @@ def test_health_of_a_refused_model_is_not_serving(
         overall = stub.Check(health_pb2.HealthCheckRequest(service="vaeserve.v1.VaeService")).status
     assert status == health_pb2.HealthCheckResponse.NOT_SERVING
     assert overall == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_graphs_that_disagree_with_their_manifest_are_refused(mixed_stub) -> None:
+    models = {m.name: m for m in mixed_stub.ListModels(pb.ListModelsRequest()).models}
+    assert models["reshaped"].state == pb.MODEL_STATE_FAILED
+    assert "Got: 4 Expected: 8" in models["reshaped"].reason

@@ -50,8 +50,26 @@ def test_cpu_is_chosen_when_asked_for() -> None:
 def test_a_cpu_session_reports_its_provider_and_runs(tmp_path: Path) -> None:
     folder = onnx_models.write_model(tmp_path, onnx_models.RGB_V1)
     session = GraphSession(
-        folder / "decoder.onnx", providers=[CPU], intra_op_threads=1, max_batch_size=8
+        folder / "decoder.onnx",
+        input_name="z",
+        output_names=("x",),
+        providers=[CPU],
+        intra_op_threads=1,
+        max_batch_size=8,
     )
     (out,) = session.run(np.zeros((3, 4), np.float32))
     assert session.provider == CPU
     assert out.shape == (3, 3, 8, 8)
+
+
+def test_a_graph_without_the_contract_names_is_refused(tmp_path: Path) -> None:
+    folder = onnx_models.write_model(tmp_path, onnx_models.GREY_V1)
+    with pytest.raises(ValueError, match="no output named images"):
+        GraphSession(
+            folder / "decoder.onnx",
+            input_name="z",
+            output_names=("images",),
+            providers=[CPU],
+            intra_op_threads=1,
+            max_batch_size=8,
+        )
