@@ -162,7 +162,7 @@ class Batcher:
         return batch
 
     def _drop_if_unwanted(self, request: _Request) -> bool:
-        reason = "cancelled" if request.future.done() else request.wanted()
+        reason = request.wanted() or ("cancelled" if request.future.done() else None)
         if reason is None:
             return False
         remaining = request.size - request.taken

@@ -36,12 +36,10 @@ def wanted_by(context: Context) -> Wanted:
     """A check the batcher can call without knowing gRPC: is this request still wanted?"""
 
     def wanted() -> str | None:
-        if context.cancelled():
-            return "cancelled"
         remaining = context.time_remaining()
         if remaining is not None and remaining <= 0:
             return "deadline_exceeded"
-        return None
+        return "cancelled" if context.cancelled() else None
 
     return wanted
 

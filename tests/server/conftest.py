@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import grpc
 import onnx_models  # type: ignore[import-not-found]
@@ -25,6 +26,13 @@ def limited_stub(server_settings, start_server) -> Iterator[vae_service_pb2_grpc
     )
     with start_server(settings) as running, grpc.insecure_channel(running.address) as channel:
         yield vae_service_pb2_grpc.VaeServiceStub(channel)
+
+
+@pytest.fixture(scope="module")
+def held_server(server_settings, start_server) -> Iterator[Any]:
+    """A server whose batches wait 300 ms to fill, so short deadlines pass in the queue."""
+    with start_server(server_settings(max_queue_delay_ms=300.0)) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -164,10 +164,25 @@ def test_a_message_past_the_size_limit_is_exhausted(limited_stub) -> None:
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-def test_a_past_deadline_is_deadline_exceeded(stub) -> None:
-    with pytest.raises(grpc.RpcError) as caught:
-        stub.Decode(decode(tensor(random_latents(1))), timeout=0.000001)
+def test_a_deadline_passing_in_the_queue_is_deadline_exceeded(held_server) -> None:
+    with grpc.insecure_channel(held_server.address) as channel:
+        stub = vae_service_pb2_grpc.VaeServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.Decode(decode(tensor(random_latents(1))), timeout=0.05)
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_work_past_its_deadline_is_dropped_and_counted(held_server) -> None:
+    registry = held_server.server.service.metrics.registry
+    labels = {"model": "tiny-grey/2", "graph": "decoder", "reason": "deadline_exceeded"}
+    with grpc.insecure_channel(held_server.address) as channel:
+        stub = vae_service_pb2_grpc.VaeServiceStub(channel)
+        stub.Decode(decode(tensor(random_latents(1))))  # lets earlier held work settle
+        before = registry.get_sample_value("vaeserve_dropped_items_total", labels) or 0.0
+        with pytest.raises(grpc.RpcError):
+            stub.Decode(decode(tensor(random_latents(3))), timeout=0.05)
+        stub.Decode(decode(tensor(random_latents(1))))  # waits out the same hold
+    assert registry.get_sample_value("vaeserve_dropped_items_total", labels) - before == 3
 
 
 def test_a_failing_batch_is_internal_with_a_fixed_message(mixed_stub) -> None:
