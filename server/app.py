@@ -93,6 +93,8 @@ class VaeServer:
         )
         loop = asyncio.get_running_loop()
         table = self.service.table
+        if not table.versions:
+            log.warning("no model versions in %s: serving nothing", settings.model_repository)
         for state in table.all_states():
             if state.state == FAILED:
                 continue

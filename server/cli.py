@@ -56,7 +56,8 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--log-level",
-        default=argparse.SUPPRESS,
+        dest="serve_log_level",
+        default=None,
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="log verbosity (default INFO) [VAESERVE_LOG_LEVEL]",
     )
@@ -70,15 +71,18 @@ def env_name(flag: str) -> str:
 def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     """Flags first, then ``VAESERVE_*`` variables, then the defaults of :class:`Settings`."""
     values: dict[str, Any] = {}
-    kinds: dict[str, Callable[[str], Any]] = {"--batching": _boolean, "--log-level": str}
+    kinds: dict[str, Callable[[str], Any]] = {"--batching": _boolean, "--log-level": str.upper}
     kinds.update({flag: kind for flag, (kind, _) in FLAGS.items()})
+    given = dict(vars(args), log_level=getattr(args, "serve_log_level", None))
     for flag, kind in kinds.items():
         field = flag.lstrip("-").replace("-", "_")
-        value = getattr(args, field, None)
+        value = given.get(field)
         if value is None and env_name(flag) in environ:
             value = _from_env(kind, env_name(flag), environ[env_name(flag)])
         if value is not None:
             values[field] = value
+    # `vaeserve --log-level X serve` (the top-level flag) counts when neither twin is set.
+    values.setdefault("log_level", getattr(args, "log_level", "INFO"))
     return Settings(**values)
 
 

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 EXECUTION_PROVIDERS = ("auto", "cpu", "cuda")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def embedded_repository() -> Path:
@@ -75,6 +76,8 @@ class Settings:
             problems.append(f"execution_provider must be one of {EXECUTION_PROVIDERS}")
         if self.intra_op_threads < 0 or self.inference_threads < 0:
             problems.append("thread counts must not be negative")
+        if self.log_level not in LOG_LEVELS:
+            problems.append(f"log_level must be one of {LOG_LEVELS}")
         if self.grace_period_s < 0 or self.max_connection_age_s < 0:
             problems.append("durations must not be negative")
         if problems:

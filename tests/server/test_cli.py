@@ -49,3 +49,12 @@ def test_a_malformed_environment_variable_names_itself() -> None:
 def test_an_impossible_setting_is_refused() -> None:
     with pytest.raises(ValueError, match="max_batch_size must be at least 1"):
         Settings(max_batch_size=0)
+
+
+def test_the_log_level_variable_applies_without_a_flag() -> None:
+    assert settings_from([], {"VAESERVE_LOG_LEVEL": "debug"}).log_level == "DEBUG"
+
+
+def test_the_serve_log_level_flag_wins_over_its_variable() -> None:
+    settings = settings_from(["--log-level", "ERROR"], {"VAESERVE_LOG_LEVEL": "DEBUG"})
+    assert settings.log_level == "ERROR"
