@@ -60,8 +60,14 @@ def message_limits(settings: Settings, entries: Sequence[VersionEntry]) -> Messa
 class VaeServer:
     """The gRPC server with its models, thread pool and metrics endpoint."""
 
-    def __init__(self, settings: Settings, grpc_server: grpc.aio.Server, service: VaeService,
-                 health: Health, executor: ThreadPoolExecutor) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        grpc_server: grpc.aio.Server,
+        service: VaeService,
+        health: Health,
+        executor: ThreadPoolExecutor,
+    ) -> None:
         self.settings = settings
         self.grpc_server = grpc_server
         self.service = service
@@ -102,16 +108,25 @@ class VaeServer:
                 model = await loop.run_in_executor(self._executor, loader.load, state.entry)
             except Exception as error:  # a version onnxruntime refuses fails alone
                 state.state, state.reason = FAILED, f"cannot serve it: {error}"
-                log.error("refused model %s version %d: %s",
-                          state.entry.name, state.entry.version, state.reason)  # fmt: skip
+                log.error(
+                    "refused model %s version %d: %s",
+                    state.entry.name,
+                    state.entry.version,
+                    state.reason,
+                )
                 continue
             model.start()
             state.model, state.state = model, READY
             self.service.metrics.model_info.labels(
                 model.manifest.name, str(model.manifest.version), model.provider
             ).set(1)
-            log.info("loaded model %s version %d on %s, latent size %d", model.manifest.name,
-                     model.manifest.version, model.provider, model.manifest.latent_dim)  # fmt: skip
+            log.info(
+                "loaded model %s version %d on %s, latent size %d",
+                model.manifest.name,
+                model.manifest.version,
+                model.provider,
+                model.manifest.latent_dim,
+            )
         for name in table.versions:
             await self.health.ready(name, bool(table.ready_versions(name)))
         any_ready = any(table.ready_versions(name) for name in table.versions)
@@ -125,9 +140,9 @@ class VaeServer:
         for state in self.service.table.all_states():
             if state.model is not None:
                 await state.model.close()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
         if self._metrics_http is not None:
-            self._metrics_http.shutdown()
+            await asyncio.to_thread(self._metrics_http.shutdown)
             self._metrics_http.server_close()
 
     async def wait_for_termination(self) -> None:
@@ -159,9 +174,13 @@ async def create_server(
 
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, grpc_server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME), grpc_server,
-    )  # fmt: skip
+        (
+            SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        grpc_server,
+    )
     port = _bind(grpc_server, settings, credentials)
     log.info("gRPC listening on %s:%d", settings.host, port)
     return VaeServer(settings, grpc_server, service, health, executor), port

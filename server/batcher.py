@@ -26,7 +26,12 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 
 import numpy as np
-from vaeserve.server.errors import CancelledError, DeadlineExceededError, QueueFullError
+from vaeserve.server.errors import (
+    CancelledError,
+    DeadlineExceededError,
+    QueueFullError,
+    UnavailableError,
+)
 from vaeserve.server.metrics import GraphMetrics
 
 log = logging.getLogger(__name__)
@@ -91,7 +96,7 @@ class Batcher:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         for request in self._queue:
-            _fail(request, CancelledError("the server is shutting down"))
+            _fail(request, UnavailableError("the server is shutting down; retry elsewhere"))
         self._queue.clear()
 
     async def submit(self, inputs: np.ndarray, wanted: Wanted = always_wanted) -> Outputs:
@@ -162,7 +167,10 @@ class Batcher:
         return batch
 
     def _drop_if_unwanted(self, request: _Request) -> bool:
-        reason = request.wanted() or ("cancelled" if request.future.done() else None)
+        try:
+            reason = request.wanted() or ("cancelled" if request.future.done() else None)
+        except Exception:  # a context that cannot answer belongs to a finished RPC
+            reason = "cancelled"
         if reason is None:
             return False
         remaining = request.size - request.taken

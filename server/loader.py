@@ -43,8 +43,10 @@ class Loader:
         image_shape, latent = manifest.image_shape.as_tuple(), (manifest.latent_dim,)
         _expect(ENCODER_FILE, encoder.warm_up(image_shape), [latent, latent])
         _expect(DECODER_FILE, decoder.warm_up(latent), [image_shape])
-        queues = (self._queue(encoder.run, manifest, "encoder"),
-                  self._queue(decoder.run, manifest, "decoder"))  # fmt: skip
+        queues = (
+            self._queue(encoder.run, manifest, "encoder"),
+            self._queue(decoder.run, manifest, "decoder"),
+        )
         return ServedModel(manifest, encoder, decoder, queues)
 
     def _session(

@@ -28,8 +28,11 @@ from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
 MAX_TEMPERATURE = 10.0
-_STATES = {"loading": pb.MODEL_STATE_LOADING, READY: pb.MODEL_STATE_READY,
-           FAILED: pb.MODEL_STATE_FAILED}  # fmt: skip
+_STATES = {
+    "loading": pb.MODEL_STATE_LOADING,
+    READY: pb.MODEL_STATE_READY,
+    FAILED: pb.MODEL_STATE_FAILED,
+}
 
 
 def wanted_by(context: Context) -> Wanted:

@@ -84,7 +84,9 @@ class GraphSession:
         providers: list[str],
         intra_op_threads: int,
         max_batch_size: int,
+        pad_to_buckets: bool | None = None,
     ) -> None:
+        """``pad_to_buckets`` defaults to on for CUDA only; on CPU it serves to test the path."""
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
@@ -98,9 +100,10 @@ class GraphSession:
         _check_names(path, "output", [o.name for o in self._session.get_outputs()], output_names)
         self.input_name = input_name
         self.output_names = list(output_names)
-        self.buckets: tuple[int, ...] = (
-            batch_buckets(max_batch_size) if self.provider == CUDA else ()
-        )
+        if pad_to_buckets is None:
+            pad_to_buckets = self.provider == CUDA
+        self.buckets = batch_buckets(max_batch_size) if pad_to_buckets else ()
+        self._device = "cuda" if self.provider == CUDA else "cpu"
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
         """Outputs for ``batch`` (called on an inference thread; onnxruntime drops the GIL)."""
@@ -118,7 +121,7 @@ class GraphSession:
         binding = self._session.io_binding()
         binding.bind_cpu_input(self.input_name, batch)
         for name in self.output_names:
-            binding.bind_output(name, "cuda")
+            binding.bind_output(name, self._device)
         self._session.run_with_iobinding(binding)
         return tuple(out[:n] for out in binding.copy_outputs_to_cpu())
 

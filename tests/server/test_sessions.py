@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx_models  # type: ignore[import-not-found]
@@ -73,3 +74,25 @@ def test_a_graph_without_the_contract_names_is_refused(tmp_path: Path) -> None:
             intra_op_threads=1,
             max_batch_size=8,
         )
+
+
+def test_a_padded_batch_gives_the_same_outputs_as_a_plain_one(tmp_path: Path) -> None:
+    folder = onnx_models.write_model(tmp_path, onnx_models.GREY_V1)
+    options: dict[str, Any] = {
+        "input_name": "x",
+        "output_names": ("mean", "log_var"),
+        "providers": [CPU],
+    }
+    plain = GraphSession(folder / "encoder.onnx", intra_op_threads=1, max_batch_size=16, **options)
+    padded = GraphSession(
+        folder / "encoder.onnx",
+        intra_op_threads=1,
+        max_batch_size=16,
+        pad_to_buckets=True,
+        **options,
+    )
+    batch = np.random.default_rng(0).random((3, 1, 8, 8), dtype=np.float32)
+    assert padded.buckets == (1, 4, 16)
+    for got, expected in zip(padded.run(batch), plain.run(batch), strict=True):
+        assert got.shape == (3, 2)
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
