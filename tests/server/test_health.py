@@ -51,3 +51,17 @@ def test_reflection_lists_the_service(channel) -> None:
     (reply,) = list(stub.ServerReflectionInfo(iter([request])))
     names = {s.name for s in reply.list_services_response.service}
     assert {"vaeserve.v1.VaeService", "grpc.health.v1.Health"} <= names
+
+
+def test_watch_streams_the_move_to_serving(server_settings, start_server) -> None:
+    with (
+        start_server(server_settings(), load_models=False) as running,
+        grpc.insecure_channel(running.address) as channel,
+    ):
+        request = health_pb2.HealthCheckRequest(service="vaeserve.v1.VaeService")
+        stream = health_pb2_grpc.HealthStub(channel).Watch(request, timeout=10)
+        first = next(stream).status
+        running.call(running.server.load_models())
+        second = next(stream).status
+        stream.cancel()
+    assert (first, second) == (NOT_SERVING, SERVING)
