@@ -48,29 +48,34 @@ def rpc(method: str) -> Callable[[Handler[Request, Reply]], Handler[Request, Rep
         ) -> Reply:
             started = time.perf_counter()
             model = self.model_label(request)
-            code = grpc.StatusCode.OK
             try:
                 self.check_accepting()
-                return await handler(self, request, context)
+                reply = await handler(self, request, context)
             except VaeServeError as error:
-                code = error.code
-                await context.abort(code, str(error))
+                code, message = error.code, str(error)
             except asyncio.CancelledError:
-                code = _why_cancelled(context)
+                _record(self.metrics, method, model, _why_cancelled(context), started)
                 raise
             except Exception:
-                code = grpc.StatusCode.INTERNAL
                 log.exception("%s failed", method)
-                await context.abort(code, INTERNAL_MESSAGE)
-            finally:
-                self.metrics.requests.labels(method, model, code.name).inc()
-                self.metrics.request_duration.labels(method, model).observe(
-                    time.perf_counter() - started
-                )
+                code, message = grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
+            else:
+                _record(self.metrics, method, model, grpc.StatusCode.OK, started)
+                return reply
+            # Recorded before the status leaves, so a client never sees an uncounted error.
+            _record(self.metrics, method, model, code, started)
+            await context.abort(code, message)
 
         return guarded
 
     return wrap
+
+
+def _record(
+    metrics: Metrics, method: str, model: str, code: grpc.StatusCode, started: float
+) -> None:
+    metrics.requests.labels(method, model, code.name).inc()
+    metrics.request_duration.labels(method, model).observe(time.perf_counter() - started)
 
 
 def _why_cancelled(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:
