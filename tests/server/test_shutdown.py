@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -19,7 +20,7 @@ from tensor_messages import random_latents, tensor  # type: ignore[import-not-fo
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
 
-HOLD_MS = 1500  # how long a lone request waits in the queue: it is in flight at SIGTERM
+HOLD_MS = 1000  # a lone request waits this long in the queue: it is in flight at SIGTERM
 
 
 class ServeProcess:
@@ -28,12 +29,13 @@ class ServeProcess:
     def __init__(self, repository: Path) -> None:
         command = [
             sys.executable, "-m", "vaeserve", "serve", "--host", "127.0.0.1", "--port", "0",
-            "--metrics-port", "-1", "--model-repository", str(repository),
+            "--metrics-port", "0", "--model-repository", str(repository),
             "--intra-op-threads", "1", "--max-queue-delay-ms", str(HOLD_MS),
             "--grace-period-s", "5",
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -42,14 +44,18 @@ class ServeProcess:
         for line in self.process.stderr:
             self.lines.put(line)
 
-    def port(self) -> int:
+    def wait_for(self, pattern: str) -> int:
+        """The number the first log line matching ``pattern`` captures."""
         while True:
-            found = re.search(r"gRPC listening on [\d.]+:(\d+)", self.lines.get(timeout=30))
+            line = self.lines.get(timeout=30)
+            self.seen.append(line)
+            found = re.search(pattern, line)
             if found:
                 return int(found.group(1))
 
     def log(self) -> str:
-        return "".join(self.lines.get_nowait() for _ in range(self.lines.qsize()))
+        rest = [self.lines.get_nowait() for _ in range(self.lines.qsize())]
+        return "".join(self.seen + rest)
 
     def __enter__(self) -> ServeProcess:
         return self
@@ -61,6 +67,23 @@ class ServeProcess:
         self.reader.join(5)
         assert self.process.stderr is not None
         self.process.stderr.close()
+
+
+def queued_items(metrics_port: int) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as page:
+        text = page.read().decode()
+    found = re.search(
+        r'vaeserve_queue_depth_items\{graph="decoder",model="tiny-grey/2"\} (\S+)', text
+    )
+    return float(found.group(1)) if found else 0.0
+
+
+def wait_queued(metrics_port: int) -> None:
+    for _ in range(200):
+        if queued_items(metrics_port) >= 1:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the request never reached the queue")
 
 
 def wait_serving(channel: grpc.Channel) -> None:
@@ -75,12 +98,14 @@ def wait_serving(channel: grpc.Channel) -> None:
 
 def test_sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0(tiny_repository) -> None:
     with ServeProcess(tiny_repository) as server:
-        with grpc.insecure_channel(f"127.0.0.1:{server.port()}") as channel:
+        port = server.wait_for(r"gRPC listening on [\d.]+:(\d+)")
+        metrics_port = server.wait_for(r"metrics on http://[\d.]+:(\d+)/")
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             wait_serving(channel)
             stub = vae_service_pb2_grpc.VaeServiceStub(channel)
             request = pb.DecodeRequest(model_name="tiny-grey", latents=tensor(random_latents(1)))
             in_flight = stub.Decode.future(request, timeout=10)
-            time.sleep(0.4)
+            wait_queued(metrics_port)
             server.process.send_signal(signal.SIGTERM)
             time.sleep(0.3)
             with pytest.raises(grpc.RpcError) as refused:
