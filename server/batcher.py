@@ -191,6 +191,10 @@ class Batcher:
             for request, _, _ in batch:
                 self._abandon(request, error)
             return
+        except asyncio.CancelledError:  # close() while this batch ran: nobody will deliver it
+            for request, _, _ in batch:
+                self._abandon(request, UnavailableError("the server is shutting down"))
+            raise
         self._metrics.inference.observe(time.perf_counter() - started)
         self._metrics.batch_size.observe(inputs.shape[0])
         self._metrics.items.inc(inputs.shape[0])

@@ -20,7 +20,7 @@ from vaeserve.server.batcher import Wanted
 from vaeserve.server.edge import rpc
 from vaeserve.server.errors import InvalidArgumentError, UnavailableError
 from vaeserve.server.metrics import Metrics
-from vaeserve.server.runtime import FAILED, READY, ModelTable, ServedModel
+from vaeserve.server.runtime import FAILED, LOADING, READY, ModelTable, ServedModel
 from vaeserve.server.settings import Settings
 
 from vaeserve.v1 import vae_service_pb2 as pb
@@ -29,7 +29,7 @@ from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 Context = grpc.aio.ServicerContext[Any, Any]
 MAX_TEMPERATURE = 10.0
 _STATES = {
-    "loading": pb.MODEL_STATE_LOADING,
+    LOADING: pb.MODEL_STATE_LOADING,
     READY: pb.MODEL_STATE_READY,
     FAILED: pb.MODEL_STATE_FAILED,
 }

@@ -229,3 +229,18 @@ def test_unbatched_runs_each_request_as_its_own_call() -> None:
     outputs = asyncio.run(main())
     assert sorted(model.sizes) == [5, 5, 5]
     np.testing.assert_array_equal(outputs[2][0], items(5, 2) * 2)
+
+
+def test_closing_fails_running_and_queued_requests_as_unavailable() -> None:
+    outcomes: list[Any] = []
+
+    async def test(batcher: Batcher, model: Model, metrics: Metrics) -> None:
+        running = asyncio.create_task(batcher.submit(items(1)))
+        await model.hold()
+        queued = asyncio.create_task(batcher.submit(items(2)))
+        await asyncio.sleep(0.01)
+        await batcher.close()
+        outcomes.extend(await asyncio.gather(running, queued, return_exceptions=True))
+
+    run_with(test)
+    assert [type(o).__name__ for o in outcomes] == ["UnavailableError", "UnavailableError"]
