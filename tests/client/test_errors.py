@@ -1,0 +1,48 @@
+"""Failed calls raise the SDK's exceptions, with the status code and the server's message."""
+
+import grpc
+import numpy as np
+import pytest
+from vaeserve.client import (
+    Client,
+    ClientOptions,
+    DeadlineExceededError,
+    InvalidArgumentError,
+    NotFoundError,
+    UnavailableError,
+)
+
+from tests.client.conftest import GREY
+
+
+def test_unknown_model_raises_not_found(client: Client) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        client.sample("no-such-model", 1)
+    assert caught.value.code is grpc.StatusCode.NOT_FOUND
+
+
+def test_unknown_version_raises_not_found(client: Client) -> None:
+    with pytest.raises(NotFoundError):
+        client.model_info(GREY, version=99)
+
+
+def test_wrong_image_shape_raises_invalid_argument(client: Client) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        client.encode(GREY, np.zeros((1, 1, 5, 5), np.float32))
+    assert caught.value.details
+
+
+def test_nan_latents_raise_invalid_argument(client: Client) -> None:
+    with pytest.raises(InvalidArgumentError):
+        client.decode(GREY, np.full((1, 2), np.nan, np.float32))
+
+
+def test_absent_server_raises_unavailable() -> None:
+    options = ClientOptions(timeout=5.0, max_attempts=2, initial_backoff=0.01)
+    with Client("127.0.0.1:1", options=options) as client, pytest.raises(UnavailableError):
+        client.list_models()
+
+
+def test_tiny_deadline_raises_deadline_exceeded(client: Client) -> None:
+    with pytest.raises(DeadlineExceededError):
+        client.sample(GREY, 8, timeout=1e-6)
