@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -59,17 +58,6 @@ class ClientOptions:
         if self.load_balancing is not None:
             return self.load_balancing
         return "round_robin" if self.target.startswith("dns:") else None
-
-
-def certificates_from_files(
-    root: Path | None, key: Path | None, chain: Path | None
-) -> dict[str, bytes | None]:
-    """Read PEM files for :class:`ClientOptions`' TLS fields (the CLI's flags use it)."""
-    return {
-        "root_certificates": root.read_bytes() if root else None,
-        "private_key": key.read_bytes() if key else None,
-        "certificate_chain": chain.read_bytes() if chain else None,
-    }
 
 
 def service_config(options: ClientOptions) -> str:
