@@ -12,7 +12,7 @@ from concurrent import futures
 
 import grpc
 import pytest
-from vaeserve.client import Client, ClientOptions, InvalidArgumentError
+from vaeserve.client import Client, ClientOptions, InvalidArgumentError, UnavailableError
 
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
@@ -67,12 +67,22 @@ def front_factory(address: str) -> Iterator[object]:
 FAST = ClientOptions(initial_backoff=0.01, max_backoff=0.05, timeout=10.0)
 
 
-def test_unavailable_is_retried_until_the_server_answers(front_factory) -> None:
-    front, target = front_factory(2, grpc.StatusCode.UNAVAILABLE)
+@pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED])
+def test_transient_refusals_are_retried_until_the_server_answers(front_factory, code) -> None:
+    front, target = front_factory(2, code)
     with Client(target, options=FAST) as client:
         models = client.list_models()
     assert models
     assert front.calls == 3
+
+
+def test_refusals_past_max_attempts_surface_as_unavailable(front_factory) -> None:
+    front, target = front_factory(10, grpc.StatusCode.UNAVAILABLE)
+    options = ClientOptions(initial_backoff=0.01, max_backoff=0.05, max_attempts=3)
+    with Client(target, options=options) as client, pytest.raises(UnavailableError) as caught:
+        client.list_models()
+    assert front.calls == 3
+    assert caught.value.details == "refused by the test front"
 
 
 def test_invalid_argument_is_not_retried(front_factory) -> None:
