@@ -1,11 +1,13 @@
 """The asyncio client: :class:`vaeserve.client.Client`'s twin on ``grpc.aio``.
 
 Requests larger than the server's ``max_items_per_request`` (read once per model from
-GetModelInfo and cached) are sent as several calls in order and joined.
+GetModelInfo and cached) are cut into chunks sent concurrently, which the server's batcher
+runs together, and joined in request order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -101,16 +103,22 @@ class AsyncClient:
         timeout: float | None = None,
     ) -> EncodeResult:
         size = await self._max_items(model, version, timeout)
-        replies = [
-            await self._call(
-                self._stub.Encode,
-                pb.EncodeRequest(
-                    model_name=model, model_version=version, images=chunk, sample=sample, seed=seed
-                ),
-                timeout,
+        replies = await asyncio.gather(
+            *(
+                self._call(
+                    self._stub.Encode,
+                    pb.EncodeRequest(
+                        model_name=model,
+                        model_version=version,
+                        images=chunk,
+                        sample=sample,
+                        seed=None if seed is None else seed + index,
+                    ),
+                    timeout,
+                )
+                for index, chunk in enumerate(msg.image_chunks(images, size))
             )
-            for chunk in msg.image_chunks(images, size)
-        ]
+        )
         return msg.join_encode(replies)
 
     async def decode(
@@ -123,19 +131,21 @@ class AsyncClient:
         timeout: float | None = None,
     ) -> DecodeResult:
         size = await self._max_items(model, version, timeout)
-        replies = [
-            await self._call(
-                self._stub.Decode,
-                pb.DecodeRequest(
-                    model_name=model,
-                    model_version=version,
-                    latents=chunk,
-                    image_format=msg.image_format(png),
-                ),
-                timeout,
+        replies = await asyncio.gather(
+            *(
+                self._call(
+                    self._stub.Decode,
+                    pb.DecodeRequest(
+                        model_name=model,
+                        model_version=version,
+                        latents=chunk,
+                        image_format=msg.image_format(png),
+                    ),
+                    timeout,
+                )
+                for chunk in msg.latent_chunks(latents, size)
             )
-            for chunk in msg.latent_chunks(latents, size)
-        ]
+        )
         return msg.join_decode(replies)
 
     async def sample(
@@ -198,17 +208,19 @@ class AsyncClient:
         timeout: float | None = None,
     ) -> ReconstructResult:
         size = await self._max_items(model, version, timeout)
-        replies = [
-            await self._call(
-                self._stub.Reconstruct,
-                pb.ReconstructRequest(
-                    model_name=model,
-                    model_version=version,
-                    images=chunk,
-                    image_format=msg.image_format(png),
-                ),
-                timeout,
+        replies = await asyncio.gather(
+            *(
+                self._call(
+                    self._stub.Reconstruct,
+                    pb.ReconstructRequest(
+                        model_name=model,
+                        model_version=version,
+                        images=chunk,
+                        image_format=msg.image_format(png),
+                    ),
+                    timeout,
+                )
+                for chunk in msg.image_chunks(images, size)
             )
-            for chunk in msg.image_chunks(images, size)
-        ]
+        )
         return msg.join_reconstruct(replies)

@@ -104,11 +104,15 @@ class Client:
             self._call(
                 self._stub.Encode,
                 pb.EncodeRequest(
-                    model_name=model, model_version=version, images=chunk, sample=sample, seed=seed
+                    model_name=model,
+                    model_version=version,
+                    images=chunk,
+                    sample=sample,
+                    seed=None if seed is None else seed + index,
                 ),
                 timeout,
             )
-            for chunk in msg.image_chunks(images, size)
+            for index, chunk in enumerate(msg.image_chunks(images, size))
         ]
         return msg.join_encode(replies)
 

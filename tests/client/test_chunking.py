@@ -1,7 +1,9 @@
 """Inputs larger than the server's max_items_per_request are split and joined in order."""
 
+import asyncio
+
 import numpy as np
-from vaeserve.client import Client
+from vaeserve.client import AsyncClient, Client
 
 from tests.client.conftest import GREY
 
@@ -30,3 +32,17 @@ def test_sample_larger_than_the_limit_returns_the_full_count(small_limit_address
         again = client.sample(GREY, 8, seed=3)
     assert result.images.shape == (8, 1, 8, 8)
     np.testing.assert_array_equal(result.images, again.images)
+
+
+def test_async_decode_larger_than_the_limit_keeps_order(small_limit_address: str) -> None:
+    latents = np.linspace(-2, 2, 16, dtype=np.float32).reshape(8, 2)
+
+    async def scenario() -> tuple[np.ndarray, np.ndarray]:
+        async with AsyncClient(small_limit_address) as client:
+            joined = await client.decode(GREY, latents)
+            last = await client.decode(GREY, latents[-1:])
+        return joined.images, last.images
+
+    joined, last = asyncio.run(scenario())
+    assert joined.shape == (8, 1, 8, 8)
+    np.testing.assert_allclose(joined[-1:], last, atol=1e-6)

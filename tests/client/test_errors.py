@@ -1,5 +1,8 @@
 """Failed calls raise the SDK's exceptions, with the status code and the server's message."""
 
+import time
+from concurrent import futures
+
 import grpc
 import numpy as np
 import pytest
@@ -13,6 +16,8 @@ from vaeserve.client import (
 )
 
 from tests.client.conftest import GREY
+from vaeserve.v1 import vae_service_pb2 as pb
+from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
 
 def test_unknown_model_raises_not_found(client: Client) -> None:
@@ -43,6 +48,23 @@ def test_absent_server_raises_unavailable() -> None:
         client.list_models()
 
 
-def test_tiny_deadline_raises_deadline_exceeded(client: Client) -> None:
-    with pytest.raises(DeadlineExceededError):
-        client.sample(GREY, 8, timeout=1e-6)
+class SlowService(pb_grpc.VaeServiceServicer):
+    """Answers ListModels only after the caller's deadline has surely passed."""
+
+    def ListModels(
+        self, request: pb.ListModelsRequest, context: grpc.ServicerContext
+    ) -> pb.ListModelsResponse:
+        time.sleep(0.5)
+        return pb.ListModelsResponse()
+
+
+def test_passed_deadline_raises_deadline_exceeded() -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    pb_grpc.add_VaeServiceServicer_to_server(SlowService(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with Client(f"127.0.0.1:{port}") as client, pytest.raises(DeadlineExceededError):
+            client.list_models(timeout=0.05)
+    finally:
+        server.stop(None)
