@@ -61,20 +61,16 @@ class ClientOptions:
 
 
 def service_config(options: ClientOptions) -> str:
-    config: dict[str, Any] = {
-        "methodConfig": [
-            {
-                "name": [{"service": "vaeserve.v1.VaeService"}],
-                "retryPolicy": {
-                    "maxAttempts": options.max_attempts,
-                    "initialBackoff": f"{options.initial_backoff}s",
-                    "maxBackoff": f"{options.max_backoff}s",
-                    "backoffMultiplier": options.backoff_multiplier,
-                    "retryableStatusCodes": list(RETRYABLE_CODES),
-                },
-            }
-        ]
-    }
+    method: dict[str, Any] = {"name": [{"service": "vaeserve.v1.VaeService"}]}
+    if options.max_attempts > 1:  # gRPC rejects a retry policy of fewer than 2 attempts
+        method["retryPolicy"] = {
+            "maxAttempts": options.max_attempts,
+            "initialBackoff": f"{options.initial_backoff}s",
+            "maxBackoff": f"{options.max_backoff}s",
+            "backoffMultiplier": options.backoff_multiplier,
+            "retryableStatusCodes": list(RETRYABLE_CODES),
+        }
+    config: dict[str, Any] = {"methodConfig": [method]}
     policy = options.balancing_policy()
     if policy is not None:
         config["loadBalancingConfig"] = [{policy: {}}]

@@ -52,3 +52,10 @@ def test_bearer_token_travels_as_authorization_metadata() -> None:
     finally:
         server.stop(None)
     assert ("authorization", "Bearer s3cret") in recorder.seen
+
+
+def test_a_single_attempt_turns_retries_off(address: str) -> None:
+    options = ClientOptions(max_attempts=1)
+    assert "retryPolicy" not in service_config(options)
+    with Client(address, options=options) as client:
+        assert client.list_models()
