@@ -120,3 +120,11 @@ def test_bad_image_file_is_one_line_and_exit_2(
 def test_absent_server_is_one_line_and_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--target", "127.0.0.1:1", "--timeout", "3", "models"]) == 3
     assert "cannot reach 127.0.0.1:1" in capsys.readouterr().err
+
+
+def test_target_defaults_to_the_environment_variable(
+    address: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VAESERVE_TARGET", address)
+    assert main(["models"]) == 0
+    assert GREY in capsys.readouterr().out
