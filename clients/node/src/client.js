@@ -1,0 +1,102 @@
+'use strict';
+// A small promise-based client for vaeserve.v1.VaeService, built from proto/ at run time.
+// Tensors travel as little-endian float32, row-major; toTensor/fromTensor convert them.
+
+const path = require('node:path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+// proto/ lives at the repository root, three levels above this file.
+const PROTO_ROOT = path.resolve(__dirname, '..', '..', '..', 'proto');
+const PROTO_FILE = 'vaeserve/v1/vae_service.proto';
+
+const RETRY_CONFIG = JSON.stringify({
+  methodConfig: [{
+    name: [{ service: 'vaeserve.v1.VaeService' }],
+    retryPolicy: {
+      maxAttempts: 5,
+      initialBackoff: '0.1s',
+      maxBackoff: '2s',
+      backoffMultiplier: 2,
+      retryableStatusCodes: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED'],
+    },
+  }],
+});
+
+function loadService() {
+  const definition = protoLoader.loadSync(PROTO_FILE, {
+    includeDirs: [PROTO_ROOT],
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  return grpc.loadPackageDefinition(definition).vaeserve.v1.VaeService;
+}
+
+// Float32Array (or plain numbers) with a shape -> the wire's Tensor message.
+function toTensor(values, shape) {
+  const floats = Float32Array.from(values);
+  const data = Buffer.alloc(floats.length * 4);
+  floats.forEach((value, index) => data.writeFloatLE(value, index * 4));
+  return { shape: shape.map(String), data };
+}
+
+// The wire's Tensor message -> { shape: number[], values: Float32Array }.
+function fromTensor(tensor) {
+  const values = new Float32Array(tensor.data.length / 4);
+  for (let i = 0; i < values.length; i += 1) values[i] = tensor.data.readFloatLE(i * 4);
+  return { shape: tensor.shape.map(Number), values };
+}
+
+class VaeClient {
+  constructor(target, { deadlineMs = 30000, token = null, credentials = null } = {}) {
+    const Service = loadService();
+    this.deadlineMs = deadlineMs;
+    this.metadata = new grpc.Metadata();
+    if (token) this.metadata.set('authorization', `Bearer ${token}`);
+    this.stub = new Service(target, credentials || grpc.credentials.createInsecure(), {
+      'grpc.service_config': RETRY_CONFIG,
+      'grpc.enable_retries': 1,
+      'grpc.max_receive_message_length': 256 * 1024 * 1024,
+    });
+  }
+
+  call(method, request, { deadlineMs = this.deadlineMs } = {}) {
+    const deadline = new Date(Date.now() + deadlineMs);
+    return new Promise((resolve, reject) => {
+      this.stub[method](request, this.metadata, { deadline }, (error, reply) => {
+        if (error) reject(error);
+        else resolve(reply);
+      });
+    });
+  }
+
+  listModels() { return this.call('ListModels', {}).then((reply) => reply.models); }
+
+  modelInfo(modelName, modelVersion = 0) {
+    return this.call('GetModelInfo', { modelName, modelVersion });
+  }
+
+  // count images from the prior; png: true returns PNG files (Buffers) instead of a tensor.
+  sample(modelName, count, { seed, temperature, png = false } = {}) {
+    const request = {
+      modelName, count, imageFormat: png ? 'IMAGE_FORMAT_PNG' : 'IMAGE_FORMAT_TENSOR',
+    };
+    if (seed !== undefined) request.seed = String(seed);
+    if (temperature !== undefined) request.temperature = temperature;
+    return this.call('Sample', request);
+  }
+
+  decode(modelName, latents, shape, { png = false } = {}) {
+    return this.call('Decode', {
+      modelName,
+      latents: toTensor(latents, shape),
+      imageFormat: png ? 'IMAGE_FORMAT_PNG' : 'IMAGE_FORMAT_TENSOR',
+    });
+  }
+
+  close() { this.stub.close(); }
+}
+
+module.exports = { VaeClient, toTensor, fromTensor, status: grpc.status };

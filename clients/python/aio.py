@@ -1,0 +1,226 @@
+"""The asyncio client: :class:`vaeserve.client.Client`'s twin on ``grpc.aio``.
+
+Requests larger than the server's ``max_items_per_request`` (read once per model from
+GetModelInfo and cached) are cut into chunks sent concurrently, which the server's batcher
+runs together, and joined in request order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+import numpy.typing as npt
+from vaeserve.client import messages as msg
+from vaeserve.client.errors import from_rpc_error
+from vaeserve.client.options import (
+    DEFAULT_TARGET,
+    ClientOptions,
+    call_metadata,
+    open_aio_channel,
+)
+from vaeserve.client.results import (
+    DecodeResult,
+    EncodeResult,
+    InterpolateResult,
+    ModelInfo,
+    ModelStatus,
+    ReconstructResult,
+    SampleResult,
+)
+
+from vaeserve.v1 import vae_service_pb2 as pb
+from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
+
+Reply = TypeVar("Reply")
+
+
+class AsyncClient:
+    """Calls a vaeserve server from asyncio. Use ``async with``, or await :meth:`close`."""
+
+    def __init__(self, target: str = DEFAULT_TARGET, *, options: ClientOptions | None = None):
+        self.options = dataclasses.replace(options or ClientOptions(), target=target)
+        self._channel = open_aio_channel(self.options)
+        self._stub = pb_grpc.VaeServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._limits: dict[tuple[str, int], int] = {}
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close(None)
+
+    async def _call(
+        self, method: Callable[..., Awaitable[Reply]], request: Any, timeout: float | None
+    ) -> Reply:
+        try:
+            return await method(
+                request,
+                timeout=timeout if timeout is not None else self.options.timeout,
+                metadata=call_metadata(self.options),
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    async def _max_items(self, model: str, version: int, timeout: float | None) -> int:
+        key = (model, version)
+        if key not in self._limits:
+            info = await self.model_info(model, version=version, timeout=timeout)
+            self._limits[key] = max(1, info.max_items_per_request)
+        return self._limits[key]
+
+    async def list_models(self, *, timeout: float | None = None) -> list[ModelStatus]:
+        request = pb.ListModelsRequest()
+        reply: pb.ListModelsResponse = await self._call(self._stub.ListModels, request, timeout)
+        return msg.read_models(reply)
+
+    async def model_info(
+        self, model: str, *, version: int = 0, timeout: float | None = None
+    ) -> ModelInfo:
+        request = pb.GetModelInfoRequest(model_name=model, model_version=version)
+        return msg.read_model_info(await self._call(self._stub.GetModelInfo, request, timeout))
+
+    async def encode(
+        self,
+        model: str,
+        images: msg.ImageInput,
+        *,
+        version: int = 0,
+        sample: bool = False,
+        seed: int | None = None,
+        timeout: float | None = None,
+    ) -> EncodeResult:
+        size = await self._max_items(model, version, timeout)
+        replies = await asyncio.gather(
+            *(
+                self._call(
+                    self._stub.Encode,
+                    pb.EncodeRequest(
+                        model_name=model,
+                        model_version=version,
+                        images=chunk,
+                        sample=sample,
+                        seed=None if seed is None else seed + index,
+                    ),
+                    timeout,
+                )
+                for index, chunk in enumerate(msg.image_chunks(images, size))
+            )
+        )
+        return msg.join_encode(replies)
+
+    async def decode(
+        self,
+        model: str,
+        latents: npt.ArrayLike,
+        *,
+        version: int = 0,
+        png: bool = False,
+        timeout: float | None = None,
+    ) -> DecodeResult:
+        size = await self._max_items(model, version, timeout)
+        replies = await asyncio.gather(
+            *(
+                self._call(
+                    self._stub.Decode,
+                    pb.DecodeRequest(
+                        model_name=model,
+                        model_version=version,
+                        latents=chunk,
+                        image_format=msg.image_format(png),
+                    ),
+                    timeout,
+                )
+                for chunk in msg.latent_chunks(latents, size)
+            )
+        )
+        return msg.join_decode(replies)
+
+    async def sample(
+        self,
+        model: str,
+        count: int = 1,
+        *,
+        version: int = 0,
+        seed: int | None = None,
+        temperature: float | None = None,
+        png: bool = False,
+        timeout: float | None = None,
+    ) -> SampleResult:
+        counts = msg.sample_counts(count, await self._max_items(model, version, timeout))
+        replies: list[pb.SampleResponse] = []
+        base = seed
+        for index, part in enumerate(counts):
+            request = pb.SampleRequest(
+                model_name=model,
+                model_version=version,
+                count=part,
+                seed=None if base is None else base + index,
+                temperature=temperature,
+                image_format=msg.image_format(png),
+            )
+            replies.append(await self._call(self._stub.Sample, request, timeout))
+            base = replies[0].seed
+        return msg.join_sample(replies)
+
+    async def interpolate(
+        self,
+        model: str,
+        *,
+        images: msg.ImageInput | None = None,
+        latents: npt.ArrayLike | None = None,
+        steps: int = 8,
+        spherical: bool = False,
+        version: int = 0,
+        png: bool = False,
+        timeout: float | None = None,
+    ) -> InterpolateResult:
+        request = msg.interpolate_request(
+            model,
+            version,
+            images=images,
+            latents=latents,
+            steps=steps,
+            spherical=spherical,
+            png=png,
+        )
+        return msg.read_interpolate(await self._call(self._stub.Interpolate, request, timeout))
+
+    async def reconstruct(
+        self,
+        model: str,
+        images: msg.ImageInput,
+        *,
+        version: int = 0,
+        png: bool = False,
+        timeout: float | None = None,
+    ) -> ReconstructResult:
+        size = await self._max_items(model, version, timeout)
+        replies = await asyncio.gather(
+            *(
+                self._call(
+                    self._stub.Reconstruct,
+                    pb.ReconstructRequest(
+                        model_name=model,
+                        model_version=version,
+                        images=chunk,
+                        image_format=msg.image_format(png),
+                    ),
+                    timeout,
+                )
+                for chunk in msg.image_chunks(images, size)
+            )
+        )
+        return msg.join_reconstruct(replies)

@@ -1,0 +1,91 @@
+"""What the client's methods return: frozen, typed, numpy inside, protobuf-free."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+from vaeserve.client.tensors import FloatArray, to_pil
+
+
+@dataclass(frozen=True)
+class _Pictures:
+    """Images as float32 [N, C, H, W] in [0, 1], plus PNG bytes when they were asked for."""
+
+    images: FloatArray
+    pngs: tuple[bytes, ...]
+
+    def pil_images(self) -> list[Image.Image]:
+        return [to_pil(image) for image in self.images]
+
+
+@dataclass(frozen=True)
+class EncodeResult:
+    model_name: str
+    model_version: int
+    mean: FloatArray
+    log_var: FloatArray
+    z: FloatArray | None
+    """A draw from q(z|x) when ``sample=True`` was asked; otherwise ``None``."""
+    seed: int
+
+
+@dataclass(frozen=True)
+class DecodeResult(_Pictures):
+    model_name: str
+    model_version: int
+
+
+@dataclass(frozen=True)
+class SampleResult(_Pictures):
+    model_name: str
+    model_version: int
+    latents: FloatArray
+    seed: int
+
+
+@dataclass(frozen=True)
+class InterpolateResult(_Pictures):
+    model_name: str
+    model_version: int
+    latents: FloatArray
+
+
+@dataclass(frozen=True)
+class ReconstructResult(_Pictures):
+    model_name: str
+    model_version: int
+    mean: FloatArray
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    name: str
+    version: int
+    state: str
+    """``"LOADING"``, ``"READY"`` or ``"FAILED"``."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: int
+    versions: tuple[int, ...]
+    latent_dim: int
+    channels: int
+    height: int
+    width: int
+    likelihood: str
+    dataset: str
+    class_names: tuple[str, ...]
+    execution_provider: str
+    test_negative_elbo_nats: float
+    epochs: int
+    max_items_per_request: int
+    max_request_bytes: int
+    manifest_json: str
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.height, self.width)
