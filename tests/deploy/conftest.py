@@ -26,6 +26,9 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from vaeserve.v1 import vae_service_pb2 as pb
+from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 OVERLAYS = ("cpu", "gpu")
@@ -87,26 +90,6 @@ def health_status(port: int, service: str, timeout: float = 2.0) -> int:
         return int(reply.status)
 
 
-def scrape(metrics_port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as reply:
-        text: str = reply.read().decode("utf-8")
-        return text
-
-
-def sample_value(exposition: str, name: str, **labels: str) -> float:
-    """Sum of the samples of `name` whose labels include `labels` (0 when there are none)."""
-    total = 0.0
-    pattern = re.compile(rf"^{re.escape(name)}(?:\{{(.*)\}})? (\S+)$")
-    for line in exposition.splitlines():
-        match = pattern.match(line)
-        if match is None:
-            continue
-        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(1) or ""))
-        if all(found.get(key) == value for key, value in labels.items()):
-            total += float(match.group(2))
-    return total
-
-
 @dataclass
 class ServerProcess:
     """One `vaeserve serve` child process and the ports it listens on."""
@@ -126,6 +109,35 @@ class ServerProcess:
                 return
             time.sleep(0.2)
         pytest.fail(f"server not SERVING after {timeout} s:\n{self.output()}")
+
+    def scrape(self) -> str:
+        """The server's /metrics page, Prometheus text format."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            text: str = reply.read().decode("utf-8")
+            return text
+
+    def metric(self, name: str, **labels: str) -> float:
+        """Sum of the samples of `name` whose labels include `labels` (0 when none do)."""
+        total = 0.0
+        pattern = re.compile(rf"^{re.escape(name)}(?:\{{(.*)\}})? (\S+)$")
+        for line in self.scrape().splitlines():
+            match = pattern.match(line)
+            if match is None:
+                continue
+            found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(1) or ""))
+            if all(found.get(key) == value for key, value in labels.items()):
+                total += float(match.group(2))
+        return total
+
+    def ready_model(self) -> str:
+        """The name of a model this server serves (the first READY one it lists)."""
+        with grpc.insecure_channel(f"127.0.0.1:{self.port}") as channel:
+            stub = pb_grpc.VaeServiceStub(channel)
+            models = stub.ListModels(pb.ListModelsRequest(), timeout=10).models
+        ready = [m.name for m in models if m.state == pb.MODEL_STATE_READY]
+        assert ready, f"no model is ready: {models}"
+        return str(ready[0])
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
