@@ -188,6 +188,12 @@ def server_env(extra: dict[str, str] | None) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def server_factory() -> type[ServerFactory]:
+    """The factory class itself, for fixtures wider than a test (they call stop_all)."""
+    return ServerFactory
+
+
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[ServerFactory]:
     factory = ServerFactory(tmp_path)
