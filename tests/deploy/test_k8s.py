@@ -2,9 +2,9 @@
 
 Validation is offline: kubernetes-validate ships the JSON schemas of each Kubernetes release
 inside its wheel, and the check uses the newest release it ships, in strict mode (unknown
-fields are errors). Custom resources have no schema there; the only one used, the Prometheus
-Operator's ServiceMonitor, is checked against tests/deploy/servicemonitor.schema.json, the
-part of the operator's CRD schema that the manifests use, with unknown fields refused.
+fields are errors). Custom resources have no schema there; the two used, the Prometheus
+Operator's ServiceMonitor and PrometheusRule, are checked against tests/deploy/*.schema.json:
+the part of the operator's CRD schemas that the manifests use, with unknown fields refused.
 The remaining tests pin the properties that make the deployment behave: probes, drain
 timing, locked-down containers, and the names that tie objects together.
 """
@@ -21,7 +21,7 @@ import yaml  # type: ignore[import-untyped]
 HERE = Path(__file__).resolve().parent
 K8S = HERE.parents[1] / "deploy" / "k8s"
 OVERLAYS = ("cpu", "gpu")
-CUSTOM_KINDS = {"ServiceMonitor"}
+CUSTOM_KINDS = {"ServiceMonitor": "servicemonitor", "PrometheusRule": "prometheusrule"}
 
 Objects = list[dict[str, Any]]
 
@@ -61,15 +61,22 @@ def test_overlay_is_valid_for_the_newest_kubernetes_release(
         except kubernetes_validate.ValidationError as error:
             path = ".".join(str(part) for part in error.path)
             pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {error.message}")
-    assert unchecked == CUSTOM_KINDS
+    assert unchecked == set(CUSTOM_KINDS)
 
 
+@pytest.mark.parametrize("kind", sorted(CUSTOM_KINDS))
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_service_monitor_matches_the_operator_schema(
-    overlay: str, rendered: dict[str, Objects]
+def test_operator_resource_matches_its_schema(
+    overlay: str, kind: str, rendered: dict[str, Objects]
 ) -> None:
-    schema = json.loads((HERE / "servicemonitor.schema.json").read_text(encoding="utf-8"))
-    jsonschema.validate(find(rendered[overlay], "ServiceMonitor"), schema)
+    schema_file = HERE / f"{CUSTOM_KINDS[kind]}.schema.json"
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    jsonschema.validate(find(rendered[overlay], kind), schema)
+
+
+def test_prometheus_rule_holds_the_checked_alerting_rules(rendered: dict[str, Objects]) -> None:
+    checked = yaml.safe_load((K8S.parent / "prometheus" / "alerts.yml").read_text("utf-8"))
+    assert find(rendered["cpu"], "PrometheusRule")["spec"]["groups"] == checked["groups"]
 
 
 def test_service_monitor_scrapes_only_the_service_with_the_metrics_port(
