@@ -1,0 +1,1 @@
+"""The gRPC inference service: model repository, onnxruntime sessions, batcher, metrics."""

@@ -1,0 +1,212 @@
+"""Build the server: scan the repository, wire the servicers, bind, then load the models.
+
+:func:`create_server` returns a :class:`VaeServer` and the port it bound (ask for port 0
+and dial what comes back). ``await server.start()`` listens at once, health saying
+NOT_SERVING; ``await server.load_models()`` opens, warms up and announces each model.
+``vaeserve serve`` and the tests' fixtures do both. ``interceptors`` and ``credentials``
+are where authentication and TLS plug in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from wsgiref.simple_server import WSGIServer
+
+import grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry, start_http_server
+from vaeserve.server.health import SERVICE_NAME, Health
+from vaeserve.server.loader import Loader
+from vaeserve.server.metrics import Metrics
+from vaeserve.server.repository import VersionEntry, scan_repository
+from vaeserve.server.runtime import FAILED, READY, ModelTable
+from vaeserve.server.service import VaeService
+from vaeserve.server.sessions import choose_providers, cpu_limit
+from vaeserve.server.settings import Settings
+
+from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MESSAGE_BYTES = 4 << 20
+ENVELOPE_BYTES = 64 << 10  # names, shapes and field tags around the payload
+
+
+@dataclass(frozen=True)
+class MessageLimits:
+    receive: int
+    send: int
+
+
+def message_limits(settings: Settings, entries: Sequence[VersionEntry]) -> MessageLimits:
+    """Byte limits that fit the largest request the configured limits allow, and no more."""
+    manifests = [e.manifest for e in entries if e.manifest is not None]
+    if not manifests:
+        return MessageLimits(DEFAULT_MESSAGE_BYTES, DEFAULT_MESSAGE_BYTES)
+    pixels = max(math.prod(m.image_shape.as_tuple()) for m in manifests)
+    latent = max(m.latent_dim for m in manifests)
+    item_in = max(4 * pixels, settings.max_png_bytes + 16, 4 * latent) + 16
+    item_out = 4 * pixels + 3 * 4 * latent + 64
+    items = settings.max_items_per_request
+    return MessageLimits(items * item_in + ENVELOPE_BYTES, items * item_out + ENVELOPE_BYTES)
+
+
+class VaeServer:
+    """The gRPC server with its models, thread pool and metrics endpoint."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        grpc_server: grpc.aio.Server,
+        service: VaeService,
+        health: Health,
+        executor: ThreadPoolExecutor,
+    ) -> None:
+        self.settings = settings
+        self.grpc_server = grpc_server
+        self.service = service
+        self.health = health
+        self._executor = executor
+        self._metrics_http: WSGIServer | None = None
+        self.metrics_port: int | None = None
+
+    async def start(self) -> None:
+        """Listen for RPCs and serve /metrics; models are not ready until load_models."""
+        await self.grpc_server.start()
+        if self.settings.metrics_port >= 0:
+            host = self.settings.metrics_host or self.settings.host
+            self._metrics_http, _ = start_http_server(
+                self.settings.metrics_port, host, registry=self.service.metrics.registry
+            )
+            self.metrics_port = int(self._metrics_http.server_port)
+            log.info("metrics on http://%s:%d/metrics", host, self.metrics_port)
+
+    async def load_models(self) -> None:
+        """Open and warm up every verified version, then mark what is ready SERVING."""
+        settings = self.settings
+        loader = Loader(
+            settings,
+            choose_providers(settings.execution_provider),
+            settings.intra_op_threads or cpu_limit(),
+            self._executor,
+            self.service.metrics,
+        )
+        loop = asyncio.get_running_loop()
+        table = self.service.table
+        if not table.versions:
+            log.warning("no model versions in %s: serving nothing", settings.model_repository)
+        for state in table.all_states():
+            if state.state == FAILED:
+                continue
+            try:
+                model = await loop.run_in_executor(self._executor, loader.load, state.entry)
+            except Exception as error:  # a version onnxruntime refuses fails alone
+                state.state, state.reason = FAILED, f"cannot serve it: {error}"
+                log.error(
+                    "refused model %s version %d: %s",
+                    state.entry.name,
+                    state.entry.version,
+                    state.reason,
+                )
+                continue
+            model.start()
+            state.model, state.state = model, READY
+            self.service.metrics.model_info.labels(
+                model.manifest.name, str(model.manifest.version), model.provider
+            ).set(1)
+            log.info(
+                "loaded model %s version %d on %s, latent size %d",
+                model.manifest.name,
+                model.manifest.version,
+                model.provider,
+                model.manifest.latent_dim,
+            )
+        for name in table.versions:
+            await self.health.ready(name, bool(table.ready_versions(name)))
+        any_ready = any(table.ready_versions(name) for name in table.versions)
+        await self.health.ready(SERVICE_NAME, any_ready)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Turn NOT_SERVING, refuse new RPCs, let in-flight ones finish within ``grace``."""
+        await self.health.draining()
+        self.service.stop_accepting()
+        await self.grpc_server.stop(self.settings.grace_period_s if grace is None else grace)
+        for state in self.service.table.all_states():
+            if state.model is not None:
+                await state.model.close()
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        if self._metrics_http is not None:
+            await asyncio.to_thread(self._metrics_http.shutdown)
+            self._metrics_http.server_close()
+
+    async def wait_for_termination(self) -> None:
+        await self.grpc_server.wait_for_termination()
+
+
+async def create_server(
+    settings: Settings,
+    *,
+    registry: CollectorRegistry | None = None,
+    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
+    credentials: grpc.ServerCredentials | None = None,
+) -> tuple[VaeServer, int]:
+    """Scan the repository, build the servicers and bind; call ``start`` on the result."""
+    entries = scan_repository(settings.model_repository)
+    limits = message_limits(settings, entries)
+    table = ModelTable.from_entries(entries)
+    metrics = Metrics(registry if registry is not None else CollectorRegistry())
+    workers = settings.inference_threads or max(2, cpu_limit() // 2)
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vaeserve-inference")
+    service = VaeService(table, settings, metrics, executor, limits.receive)
+    health = Health()
+    await health.starting(table.versions)
+    grpc_server = grpc.aio.server(
+        interceptors=list(interceptors), options=_channel_options(settings, limits)
+    )
+    pb_grpc.add_VaeServiceServicer_to_server(service, grpc_server)  # type: ignore[no-untyped-call]
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, grpc_server)
+    reflection.enable_server_reflection(
+        (
+            SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        grpc_server,
+    )
+    port = _bind(grpc_server, settings, credentials)
+    log.info("gRPC listening on %s:%d", settings.host, port)
+    return VaeServer(settings, grpc_server, service, health, executor), port
+
+
+def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[str, int]]:
+    options = [
+        ("grpc.so_reuseport", 0),
+        ("grpc.max_receive_message_length", limits.receive),
+        ("grpc.max_send_message_length", limits.send),
+    ]
+    if settings.max_connection_age_s > 0:
+        options.append(("grpc.max_connection_age_ms", int(settings.max_connection_age_s * 1000)))
+        options.append(("grpc.max_connection_age_grace_ms", int(settings.grace_period_s * 1000)))
+    return options
+
+
+def _bind(server: grpc.aio.Server, settings: Settings, creds: grpc.ServerCredentials | None) -> int:
+    address = f"{settings.host}:{settings.port}"
+    try:
+        if creds is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, creds)
+    except RuntimeError as error:
+        raise OSError(f"cannot listen on {address}: {error}") from error
+    if port == 0:
+        raise OSError(f"cannot listen on {address}: the port is in use or the address is wrong")
+    return port

@@ -1,0 +1,287 @@
+"""The dynamic batcher: items of concurrent requests gathered into one onnxruntime call.
+
+One :class:`Batcher` per model version and graph. ``await batcher.submit(inputs, wanted)``
+queues a request's items and returns its outputs, in order. A loop task takes items off the
+queue, counting items rather than requests, until ``max_batch_size`` is reached or, when
+``max_queue_delay`` is positive, the oldest item has waited that long; a request larger
+than a batch is split across several. With a delay of 0 a lone request starts at once, and
+while a batch runs new items pile up, so batches grow with load by themselves.
+
+Before an item joins a batch, its request's ``wanted()`` is asked; a request that was
+cancelled or whose deadline passed is dropped and counted, never computed. The queue is
+bounded in items: past it ``submit`` raises :class:`QueueFullError` at once. An exception
+in one batch fails that batch's requests only; the loop survives everything.
+
+:class:`Unbatched` has the same ``submit`` and runs each request as its own call (the
+``--no-batching`` mode and the baseline the benchmark compares against).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+
+import numpy as np
+from vaeserve.server.errors import (
+    CancelledError,
+    DeadlineExceededError,
+    QueueFullError,
+    UnavailableError,
+)
+from vaeserve.server.metrics import GraphMetrics
+
+log = logging.getLogger(__name__)
+
+Outputs = tuple[np.ndarray, ...]
+RunBatch = Callable[[np.ndarray], Outputs]
+# Returns None while the request is wanted, else why not: "cancelled" or "deadline_exceeded".
+Wanted = Callable[[], str | None]
+
+_DROP_ERRORS = {"cancelled": CancelledError, "deadline_exceeded": DeadlineExceededError}
+
+
+def always_wanted() -> str | None:
+    return None
+
+
+class _Request:
+    """A request's items, how many were taken into batches, and the parts computed so far."""
+
+    __slots__ = ("enqueued", "future", "inputs", "parts", "taken", "wanted")
+
+    def __init__(self, inputs: np.ndarray, wanted: Wanted, future: asyncio.Future[Outputs]):
+        self.inputs = inputs
+        self.wanted = wanted
+        self.future = future
+        self.enqueued = time.perf_counter()
+        self.taken = 0
+        self.parts: list[Outputs] = []
+
+    @property
+    def size(self) -> int:
+        return int(self.inputs.shape[0])
+
+
+class Batcher:
+    def __init__(
+        self,
+        run: RunBatch,
+        executor: Executor,
+        metrics: GraphMetrics,
+        *,
+        max_batch_size: int,
+        max_queue_delay_s: float,
+        max_queue_size: int,
+    ) -> None:
+        self._run = run
+        self._executor = executor
+        self._metrics = metrics
+        self._max_batch = max_batch_size
+        self._delay = max_queue_delay_s
+        self._max_queued = max_queue_size
+        self._queue: collections.deque[_Request] = collections.deque()
+        self._queued_items = 0
+        self._arrived = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="batcher")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for request in self._queue:
+            _fail(request, UnavailableError("the server is shutting down; retry elsewhere"))
+        self._queue.clear()
+
+    async def submit(self, inputs: np.ndarray, wanted: Wanted = always_wanted) -> Outputs:
+        """Queue ``inputs`` [N, ...] and return the graph's outputs for them, in order."""
+        size = int(inputs.shape[0])
+        if self._queued_items + size > self._max_queued:
+            raise QueueFullError(
+                f"the queue holds {self._queued_items} items and takes at most "
+                f"{self._max_queued}: retry later or on another replica"
+            )
+        request = _Request(inputs, wanted, asyncio.get_running_loop().create_future())
+        self._queue.append(request)
+        self._add_queued(size)
+        self._arrived.set()
+        return await request.future
+
+    def _add_queued(self, count: int) -> None:
+        self._queued_items += count
+        self._metrics.queue_depth.set(self._queued_items)
+
+    async def _loop(self) -> None:
+        while True:
+            if not self._queue:
+                self._arrived.clear()
+                await self._arrived.wait()
+            try:
+                await self._wait_to_fill()
+                batch = self._take()
+                if batch:
+                    await self._execute(batch)
+            except Exception:  # the loop must outlive any bug in one batch
+                log.exception("batch loop error; continuing")
+
+    async def _wait_to_fill(self) -> None:
+        """With a positive delay, wait until the batch is full or the oldest item is due."""
+        if self._delay <= 0:
+            return
+        due = self._queue[0].enqueued + self._delay
+        while self._queued_items < self._max_batch:
+            remaining = due - time.perf_counter()
+            if remaining <= 0:
+                return
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                return
+
+    def _take(self) -> list[tuple[_Request, int, int]]:
+        """Slices (request, start, stop) for the next batch, dropping unwanted requests."""
+        batch: list[tuple[_Request, int, int]] = []
+        room = self._max_batch
+        now = time.perf_counter()
+        while self._queue and room > 0:
+            request = self._queue[0]
+            if self._drop_if_unwanted(request):
+                continue
+            start = request.taken
+            stop = min(request.size, start + room)
+            if start == 0:
+                self._metrics.queue_wait.observe(now - request.enqueued)
+            batch.append((request, start, stop))
+            request.taken = stop
+            room -= stop - start
+            if stop == request.size:
+                self._queue.popleft()
+        self._add_queued(-(self._max_batch - room))
+        return batch
+
+    def _drop_if_unwanted(self, request: _Request) -> bool:
+        try:
+            reason = request.wanted() or ("cancelled" if request.future.done() else None)
+        except Exception:  # a context that cannot answer belongs to a finished RPC
+            reason = "cancelled"
+        if reason is None:
+            return False
+        remaining = request.size - request.taken
+        self._queue.popleft()
+        self._add_queued(-remaining)
+        self._metrics.dropped(reason, remaining)
+        _fail(request, _DROP_ERRORS[reason](f"request dropped before compute: {reason}"))
+        return True
+
+    async def _execute(self, batch: list[tuple[_Request, int, int]]) -> None:
+        inputs = _gather_inputs(batch)
+        started = time.perf_counter()
+        try:
+            outputs = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._run, inputs
+            )
+        except Exception as error:  # the edge logs it once, with its traceback
+            for request, _, _ in batch:
+                self._abandon(request, error)
+            return
+        except asyncio.CancelledError:  # close() while this batch ran: nobody will deliver it
+            for request, _, _ in batch:
+                self._abandon(request, UnavailableError("the server is shutting down"))
+            raise
+        self._metrics.inference.observe(time.perf_counter() - started)
+        self._metrics.batch_size.observe(inputs.shape[0])
+        self._metrics.items.inc(inputs.shape[0])
+        offset = 0
+        for request, start, stop in batch:
+            count = stop - start
+            _deliver(request, tuple(out[offset : offset + count] for out in outputs), stop)
+            offset += count
+
+    def _abandon(self, request: _Request, error: Exception) -> None:
+        """Fail a request and take its not-yet-batched items off the queue."""
+        if request.taken < request.size and request in self._queue:
+            self._queue.remove(request)
+            self._add_queued(-(request.size - request.taken))
+            request.taken = request.size
+        _fail(request, error)
+
+
+def _gather_inputs(batch: list[tuple[_Request, int, int]]) -> np.ndarray:
+    if len(batch) == 1:
+        request, start, stop = batch[0]
+        return request.inputs if (start, stop) == (0, request.size) else request.inputs[start:stop]
+    return np.concatenate([request.inputs[start:stop] for request, start, stop in batch])
+
+
+def _deliver(request: _Request, part: Outputs, stop: int) -> None:
+    if request.future.done():
+        return
+    request.parts.append(part)
+    if stop < request.size:
+        return
+    if len(request.parts) == 1:
+        request.future.set_result(part)
+    else:
+        request.future.set_result(
+            tuple(np.concatenate(p) for p in zip(*request.parts, strict=True))
+        )
+
+
+def _fail(request: _Request, error: Exception) -> None:
+    if not request.future.done():
+        request.future.set_exception(error)
+
+
+class Unbatched:
+    """Same contract as :class:`Batcher`, one onnxruntime call per request."""
+
+    def __init__(
+        self, run: RunBatch, executor: Executor, metrics: GraphMetrics, *, max_queue_size: int
+    ) -> None:
+        self._run = run
+        self._executor = executor
+        self._metrics = metrics
+        self._max_queued = max_queue_size
+        self._in_flight = 0
+
+    def start(self) -> None:
+        """Nothing to start; present so both kinds are driven the same way."""
+
+    async def close(self) -> None:
+        """Nothing to stop: requests in flight finish on the executor."""
+
+    async def submit(self, inputs: np.ndarray, wanted: Wanted = always_wanted) -> Outputs:
+        size = int(inputs.shape[0])
+        if self._in_flight + size > self._max_queued:
+            raise QueueFullError(
+                f"{self._in_flight} items are in flight and the limit is {self._max_queued}: "
+                "retry later or on another replica"
+            )
+        reason = wanted()
+        if reason is not None:
+            self._metrics.dropped(reason, size)
+            raise _DROP_ERRORS[reason](f"request dropped before compute: {reason}")
+        self._in_flight += size
+        self._metrics.queue_depth.set(self._in_flight)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._timed_run, inputs
+            )
+        finally:
+            self._in_flight -= size
+            self._metrics.queue_depth.set(self._in_flight)
+
+    def _timed_run(self, inputs: np.ndarray) -> Outputs:
+        started = time.perf_counter()
+        outputs = self._run(inputs)
+        self._metrics.inference.observe(time.perf_counter() - started)
+        self._metrics.batch_size.observe(inputs.shape[0])
+        self._metrics.items.inc(inputs.shape[0])
+        return outputs

@@ -1,0 +1,136 @@
+"""Tensor messages and PNG files to numpy arrays and back, validating on the way in.
+
+Every check a client's bytes must pass lives here: declared shape against the model's,
+byte count against the shape, finite values, pixel range, and PNG size. A PNG's width and
+height are read from its header and checked before a single pixel is decoded, so a small
+file that declares a huge image (a decompression bomb) costs nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+from vaeserve.server.errors import InvalidArgumentError, ResourceExhaustedError
+
+from vaeserve.v1 import vae_service_pb2 as pb
+
+FLOAT32_LE = np.dtype("<f4")
+_MODES = {1: "L", 3: "RGB"}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def tensor_to_array(
+    tensor: pb.Tensor, item_shape: tuple[int, ...], what: str, max_items: int
+) -> np.ndarray:
+    """A read-only float32 array [N, *item_shape] viewing the tensor's bytes, validated."""
+    shape = tuple(tensor.shape)
+    if len(shape) != 1 + len(item_shape) or shape[1:] != item_shape:
+        expected = ", ".join(["N", *map(str, item_shape)])
+        raise InvalidArgumentError(f"{what} must have shape [{expected}], got {list(shape)}")
+    count = shape[0]
+    if count < 1:
+        raise InvalidArgumentError(f"{what} must hold at least one item, got N={count}")
+    check_item_count(count, max_items, what)
+    expected_bytes = 4 * math.prod(shape)
+    if len(tensor.data) != expected_bytes:
+        raise InvalidArgumentError(
+            f"{what} of shape {list(shape)} needs {expected_bytes} bytes of little-endian "
+            f"float32, got {len(tensor.data)}"
+        )
+    array = np.frombuffer(tensor.data, dtype=FLOAT32_LE).reshape(shape)
+    if not np.isfinite(array).all():
+        raise InvalidArgumentError(f"{what} contains NaN or infinite values")
+    return array
+
+
+def check_item_count(count: int, max_items: int, what: str) -> None:
+    if count > max_items:
+        raise ResourceExhaustedError(
+            f"{what} carries {count} items; this server takes at most {max_items} per "
+            "request: split it into several requests"
+        )
+
+
+def check_pixel_range(images: np.ndarray, what: str) -> None:
+    if images.size and (images.min() < 0.0 or images.max() > 1.0):
+        raise InvalidArgumentError(f"{what} pixel values must lie in [0, 1]")
+
+
+def array_to_tensor(array: np.ndarray) -> pb.Tensor:
+    data = np.ascontiguousarray(array, dtype=FLOAT32_LE).tobytes()
+    return pb.Tensor(shape=array.shape, data=data)
+
+
+def decode_pngs(
+    files: Sequence[bytes],
+    image_shape: tuple[int, int, int],
+    *,
+    max_items: int,
+    max_png_bytes: int,
+    max_pixels: int,
+) -> np.ndarray:
+    """Float32 [N, C, H, W] in [0, 1] from PNG files of exactly the model's width and height."""
+    if not files:
+        raise InvalidArgumentError("images.png must hold at least one PNG file")
+    check_item_count(len(files), max_items, "images.png")
+    channels, height, width = image_shape
+    out = np.empty((len(files), height, width, channels), dtype=np.uint8)
+    for index, data in enumerate(files):
+        out[index] = _decode_png(data, index, channels, (width, height), max_png_bytes, max_pixels)
+    return (out.transpose(0, 3, 1, 2).astype(np.float32)) / np.float32(255.0)
+
+
+def _decode_png(
+    data: bytes,
+    index: int,
+    channels: int,
+    size: tuple[int, int],
+    max_bytes: int,
+    max_pixels: int,
+) -> np.ndarray:
+    what = f"images.png[{index}]"
+    if len(data) > max_bytes:
+        raise InvalidArgumentError(f"{what} is {len(data)} bytes; the limit is {max_bytes}")
+    width, height = png_dimensions(data, what)
+    if width * height > max_pixels:
+        raise InvalidArgumentError(
+            f"{what} declares {width}x{height} pixels, over the limit of {max_pixels}"
+        )
+    if (width, height) != size:
+        raise InvalidArgumentError(
+            f"{what} is {width}x{height}; this model takes {size[0]}x{size[1]} images"
+        )
+    try:
+        image = Image.open(io.BytesIO(data), formats=["PNG"])
+    except (OSError, ValueError) as error:
+        raise InvalidArgumentError(f"{what} is not a readable PNG file: {error}") from error
+    with image:
+        try:
+            pixels = np.asarray(image.convert(_MODES[channels]), dtype=np.uint8)
+        except (OSError, ValueError) as error:
+            raise InvalidArgumentError(f"{what} is a damaged PNG file: {error}") from error
+    return pixels.reshape(size[1], size[0], channels)
+
+
+def png_dimensions(data: bytes, what: str) -> tuple[int, int]:
+    """Width and height from the IHDR chunk, which the PNG standard puts first."""
+    if len(data) < 24 or data[:8] != PNG_SIGNATURE or data[12:16] != b"IHDR":
+        raise InvalidArgumentError(f"{what} is not a PNG file (no PNG signature and header)")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def encode_pngs(images: np.ndarray) -> list[bytes]:
+    """One 8-bit PNG per image of a float32 [N, C, H, W] batch in [0, 1]."""
+    channels = images.shape[1]
+    pixels = np.clip(images * 255.0 + 0.5, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    files = []
+    for item in pixels:
+        buffer = io.BytesIO()
+        frame = item[:, :, 0] if channels == 1 else item
+        Image.fromarray(frame).save(buffer, format="PNG", compress_level=1)
+        files.append(buffer.getvalue())
+    return files

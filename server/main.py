@@ -1,0 +1,32 @@
+"""Run the server in the foreground until SIGTERM or SIGINT, then drain and exit 0."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from vaeserve.server.app import create_server
+from vaeserve.server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: Settings) -> int:
+    logging.getLogger().setLevel(settings.log_level)
+    return asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> int:
+    server, _ = await create_server(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await server.start()
+    await server.load_models()
+    await stop.wait()
+    log.info("stopping: draining in-flight requests for up to %.1f s", settings.grace_period_s)
+    await server.stop()
+    log.info("stopped")
+    return 0

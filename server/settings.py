@@ -1,0 +1,84 @@
+"""Every knob of the server, declared once, frozen, and passed down by constructor.
+
+``vaeserve serve`` builds one :class:`Settings` from its flags and their ``VAESERVE_*``
+environment twins (see :mod:`vaeserve.server.cli`); nothing else reads the environment.
+Tests build one directly with the values they need.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+EXECUTION_PROVIDERS = ("auto", "cpu", "cuda")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def embedded_repository() -> Path:
+    """The model repository that ships inside the package (``vaeserve.models``)."""
+    return Path(str(resources.files("vaeserve.models")))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server configuration. Zero means "work it out" where a field's doc says so."""
+
+    host: str = "0.0.0.0"
+    """Address the gRPC server binds."""
+    port: int = 50051
+    """gRPC port; 0 picks a free one (create_server returns it)."""
+    metrics_port: int = 8000
+    """Prometheus /metrics HTTP port; 0 picks a free one; -1 turns the endpoint off."""
+    metrics_host: str | None = None
+    """Address the metrics endpoint binds; None means the same as ``host``."""
+    model_repository: Path = dataclasses.field(default_factory=embedded_repository)
+    """Folder laid out as <name>/<version>/{encoder.onnx,decoder.onnx,manifest.json}."""
+    batching: bool = True
+    """Gather items of concurrent requests into one onnxruntime call."""
+    max_batch_size: int = 256
+    """Most items in one onnxruntime call; larger requests are split."""
+    max_queue_delay_ms: float = 0.0
+    """How long a batch may wait for more items; 0 never holds a request back."""
+    max_queue_size: int = 8192
+    """Most items waiting per model graph; past it requests get RESOURCE_EXHAUSTED."""
+    max_items_per_request: int = 1024
+    """Most images, latent vectors, samples or steps one request may carry."""
+    max_png_bytes: int = 1 << 16
+    """Largest single PNG file accepted."""
+    max_image_pixels: int = 1 << 22
+    """Largest width*height a PNG header may declare (checked before decoding)."""
+    execution_provider: str = "auto"
+    """onnxruntime provider: auto (CUDA when available, else CPU), cpu or cuda."""
+    intra_op_threads: int = 0
+    """onnxruntime threads inside one call; 0 means the container's CPU limit."""
+    inference_threads: int = 0
+    """Workers of the inference thread pool; 0 means one per two CPUs, at least 2."""
+    max_connection_age_s: float = 0.0
+    """Close client connections after this long so clients rebalance; 0 means never."""
+    grace_period_s: float = 10.0
+    """On SIGTERM, how long in-flight requests get to finish."""
+    log_level: str = "INFO"
+    """Logging level of the server process."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.max_batch_size < 1:
+            problems.append("max_batch_size must be at least 1")
+        if self.max_queue_delay_ms < 0:
+            problems.append("max_queue_delay_ms must not be negative")
+        if self.max_queue_size < 1:
+            problems.append("max_queue_size must be at least 1")
+        if self.max_items_per_request < 1:
+            problems.append("max_items_per_request must be at least 1")
+        if self.execution_provider not in EXECUTION_PROVIDERS:
+            problems.append(f"execution_provider must be one of {EXECUTION_PROVIDERS}")
+        if self.intra_op_threads < 0 or self.inference_threads < 0:
+            problems.append("thread counts must not be negative")
+        if self.log_level not in LOG_LEVELS:
+            problems.append(f"log_level must be one of {LOG_LEVELS}")
+        if self.grace_period_s < 0 or self.max_connection_age_s < 0:
+            problems.append("durations must not be negative")
+        if problems:
+            raise ValueError("; ".join(problems))

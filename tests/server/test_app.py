@@ -1,0 +1,33 @@
+"""create_server: the bind is checked, and message limits follow the configured limits."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from vaeserve.server.app import DEFAULT_MESSAGE_BYTES, create_server, message_limits
+from vaeserve.server.repository import scan_repository
+
+
+def test_a_port_in_use_is_an_error(server_settings) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings = server_settings(port=taken.getsockname()[1])
+        with pytest.raises(OSError, match=r"cannot listen on 127\.0\.0\.1"):
+            asyncio.run(create_server(settings))
+
+
+def test_message_limits_grow_with_items_per_request(server_settings, tiny_repository) -> None:
+    entries = scan_repository(tiny_repository)
+    small = message_limits(server_settings(max_items_per_request=10), entries)
+    large = message_limits(server_settings(max_items_per_request=1000), entries)
+    assert small.receive < large.receive
+    assert large.receive >= 1000 * 4 * 3 * 8 * 8
+    assert large.send >= 1000 * 4 * 3 * 8 * 8
+
+
+def test_message_limits_without_models_fall_back_to_the_grpc_default(server_settings) -> None:
+    limits = message_limits(server_settings(), [])
+    assert (limits.receive, limits.send) == (DEFAULT_MESSAGE_BYTES, DEFAULT_MESSAGE_BYTES)

@@ -1,0 +1,60 @@
+"""`vaeserve serve` flags and their VAESERVE_* twins build one Settings."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from vaeserve.server.cli import build_settings, env_name
+from vaeserve.server.settings import Settings, embedded_repository
+
+from vaeserve.cli import build_parser
+
+
+def settings_from(argv: list[str], environ: dict[str, str]) -> Settings:
+    args: argparse.Namespace = build_parser().parse_args(["serve", *argv])
+    return build_settings(args, environ)
+
+
+def test_defaults_serve_the_embedded_models_on_the_fixed_ports() -> None:
+    settings = settings_from([], {})
+    assert (settings.host, settings.port, settings.metrics_port) == ("0.0.0.0", 50051, 8000)
+    assert settings.model_repository == embedded_repository()
+
+
+def test_an_environment_variable_sets_its_flag() -> None:
+    settings = settings_from([], {"VAESERVE_MAX_BATCH_SIZE": "64", "VAESERVE_BATCHING": "false"})
+    assert (settings.max_batch_size, settings.batching) == (64, False)
+
+
+def test_a_flag_wins_over_its_environment_variable() -> None:
+    settings = settings_from(["--port", "7000"], {"VAESERVE_PORT": "9000"})
+    assert settings.port == 7000
+
+
+def test_the_repository_flag_takes_a_path() -> None:
+    assert settings_from(["--model-repository", "/srv/m"], {}).model_repository == Path("/srv/m")
+
+
+def test_env_names_are_the_flag_in_upper_snake_case() -> None:
+    assert env_name("--max-queue-delay-ms") == "VAESERVE_MAX_QUEUE_DELAY_MS"
+
+
+def test_a_malformed_environment_variable_names_itself() -> None:
+    with pytest.raises(SystemExit, match="VAESERVE_PORT='eighty'"):
+        settings_from([], {"VAESERVE_PORT": "eighty"})
+
+
+def test_an_impossible_setting_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_batch_size must be at least 1"):
+        Settings(max_batch_size=0)
+
+
+def test_the_log_level_variable_applies_without_a_flag() -> None:
+    assert settings_from([], {"VAESERVE_LOG_LEVEL": "debug"}).log_level == "DEBUG"
+
+
+def test_the_serve_log_level_flag_wins_over_its_variable() -> None:
+    settings = settings_from(["--log-level", "ERROR"], {"VAESERVE_LOG_LEVEL": "DEBUG"})
+    assert settings.log_level == "ERROR"
