@@ -158,6 +158,7 @@ class ServerFactory:
     """Starts servers on fresh loopback ports; kills whatever is left at teardown."""
 
     log_dir: Path
+    repository: Path
     started: list[ServerProcess] = field(default_factory=list)
 
     def start(
@@ -166,6 +167,7 @@ class ServerFactory:
         port, metrics_port = free_port(), free_port()
         argv = [*(command or [sys.executable, "-m", "vaeserve"]), "serve"]
         argv += ["--host", "127.0.0.1", "--port", str(port), "--metrics-port", str(metrics_port)]
+        argv += ["--model-repository", str(self.repository)]
         log = self.log_dir / f"server-{port}.log"
         with log.open("wb") as sink:
             process = subprocess.Popen(
@@ -195,8 +197,9 @@ def server_factory() -> type[ServerFactory]:
 
 
 @pytest.fixture
-def servers(tmp_path: Path) -> Iterator[ServerFactory]:
-    factory = ServerFactory(tmp_path)
+def servers(tmp_path: Path, tiny_repository: Path) -> Iterator[ServerFactory]:
+    """Servers on the shared tiny model repository (tests/conftest.py)."""
+    factory = ServerFactory(tmp_path, tiny_repository)
     try:
         yield factory
     finally:

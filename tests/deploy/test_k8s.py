@@ -10,6 +10,9 @@ timing, locked-down containers, and the names that tie objects together.
 """
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +158,21 @@ def test_connections_are_recycled_so_clients_rebalance(
     assert float(settings(rendered[overlay])["VAESERVE_MAX_CONNECTION_AGE_S"]) > 0
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_setting_is_a_serve_flag(overlay: str, rendered: dict[str, Objects]) -> None:
+    """The server ignores unknown VAESERVE_* variables, so a misspelt one would do nothing."""
+    help_text = subprocess.run(
+        [sys.executable, "-m", "vaeserve", "serve", "--help"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": ""},
+    ).stdout
+    known = set(re.findall(r"\[(VAESERVE_[A-Z_]+)\]", help_text))
+    assert "VAESERVE_MAX_CONNECTION_AGE_S" in known
+    assert set(settings(rendered[overlay])) <= known
+
+
 def test_gpu_overlay_asks_for_a_gpu_and_cuda(rendered: dict[str, Objects]) -> None:
     objects = rendered["gpu"]
     resources = container(objects)["resources"]
@@ -175,7 +193,7 @@ def test_queue_depth_autoscaler_asks_for_what_the_adapter_serves(
     asked = {m["pods"]["metric"]["name"] for m in metrics if m["type"] == "Pods"}
     values = yaml.safe_load((K8S / "prometheus-adapter" / "values.yaml").read_text("utf-8"))
     served = {rule["name"]["as"] for rule in values["rules"]["custom"]}
-    assert asked == {"vaeserve_queue_depth"}
+    assert asked == {"vaeserve_queue_depth_items"}
     assert asked <= served
 
 

@@ -85,9 +85,11 @@ def exported_names(exposition: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory, server_factory: Any) -> Iterator[set[str]]:
+def exported(
+    tmp_path_factory: pytest.TempPathFactory, server_factory: Any, tiny_repository: Path
+) -> Iterator[set[str]]:
     """The metric names of a live server that has answered a few calls."""
-    factory = server_factory(tmp_path_factory.mktemp("observability"))
+    factory = server_factory(tmp_path_factory.mktemp("observability"), tiny_repository)
     try:
         server = factory.start()
         server.wait_ready()
