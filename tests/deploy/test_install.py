@@ -123,3 +123,15 @@ def test_installed_server_serves_samples(installed: Path, servers) -> None:
     pixels = np.frombuffer(images.data, dtype="<f4")
     assert pixels.size == int(np.prod(images.shape))
     assert np.all((pixels >= 0) & (pixels <= 1))
+
+
+def test_embedded_models_are_baked_into_the_install(installed: Path) -> None:
+    graph_files = r"models/[^/]+/[0-9]+/(?:encoder\.onnx|decoder\.onnx|manifest\.json)"
+    shipped = {p for p in build_context_files() if re.fullmatch(graph_files, p)}
+    site = next(installed.glob("lib/python3*/site-packages/vaeserve/models"))
+    installed_files = {
+        "models/" + str(path.relative_to(site))
+        for path in site.rglob("*")
+        if path.is_file() and path.suffix in {".onnx", ".json"}
+    }
+    assert installed_files == shipped
