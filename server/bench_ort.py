@@ -1,0 +1,91 @@
+"""In-process onnxruntime throughput: the compute half of the benchmark's limit.
+
+The same graphs the server runs, called directly from Python at batch sizes 1..256 with
+nothing else on the machine busy, give the most items/s the math allows. The naive baseline
+server builds its sessions here too, so both use the same session options.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import onnxruntime as ort
+from vaeserve.server.bench_models import BenchModel
+
+GRAPHS = ("decoder", "encoder")
+# Every method's compute: Decode and Sample run the decoder, Encode the encoder.
+GRAPH_OF_METHOD = {"Decode": "decoder", "Sample": "decoder", "Encode": "encoder"}
+MIN_CALLS = 3
+
+
+@dataclass(frozen=True)
+class OrtPoint:
+    """One batch size of one graph, timed in process."""
+
+    model: str
+    graph: str
+    batch: int
+    items_per_s: float
+    ms_per_call: float
+
+
+def make_session(path: str, threads: int) -> ort.InferenceSession:
+    """A CPU (or CUDA, where present) session; ``threads`` 0 lets onnxruntime choose."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    providers = [
+        p
+        for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+        if p in ort.get_available_providers()
+    ]
+    return ort.InferenceSession(path, sess_options=options, providers=providers)
+
+
+def _time_calls(call: Callable[[], object], seconds: float) -> tuple[int, float]:
+    """Call until ``seconds`` have passed (at least MIN_CALLS times); (calls, elapsed)."""
+    call()  # first call of a shape allocates; not timed
+    calls = 0
+    start = time.perf_counter()
+    elapsed = 0.0
+    while calls < MIN_CALLS or elapsed < seconds:
+        call()
+        calls += 1
+        elapsed = time.perf_counter() - start
+    return calls, elapsed
+
+
+def measure_graph(
+    model: BenchModel, graph: str, batch_sizes: Sequence[int], seconds: float, threads: int
+) -> list[OrtPoint]:
+    """Items/s of one graph at each batch size, inputs shaped as the server feeds them."""
+    shape = model.shape
+    path = model.decoder_path if graph == "decoder" else model.encoder_path
+    session = make_session(str(path), threads)
+    rng = np.random.default_rng(0)
+    points = []
+    for batch in batch_sizes:
+        if graph == "decoder":
+            feed = {"z": rng.standard_normal((batch, shape.latent_dim), dtype=np.float32)}
+        else:
+            dims = (batch, shape.channels, shape.height, shape.width)
+            feed = {"x": rng.random(dims, dtype=np.float32)}
+        calls, elapsed = _time_calls(partial(session.run, None, feed), seconds)
+        points.append(
+            OrtPoint(shape.name, graph, batch, calls * batch / elapsed, elapsed / calls * 1e3)
+        )
+    return points
+
+
+def measure_models(
+    models: Sequence[BenchModel], batch_sizes: Sequence[int], seconds: float, threads: int
+) -> list[OrtPoint]:
+    return [
+        point
+        for model in models
+        for graph in GRAPHS
+        for point in measure_graph(model, graph, batch_sizes, seconds, threads)
+    ]
