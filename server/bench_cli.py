@@ -135,6 +135,14 @@ def add_parser(subparsers: Any) -> None:
         help="where to write the markdown report (default: %(default)s)",
     )
     add(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sample the vaeserve processes with py-spy under load; collapsed stacks go to "
+        "DIR and the hottest functions into the report",
+    )
+    add(
         "--quick",
         action="store_true",
         help="a seconds-long smoke run: short windows, concurrency 1,4, items 1,8",
@@ -179,6 +187,7 @@ def build_settings(args: argparse.Namespace) -> BenchSettings:
         server_args=tuple(shlex.split(args.server_args)),
         unbatched_args=tuple(shlex.split(args.unbatched_args)),
         startup_timeout_s=args.startup_timeout,
+        profile_dir=args.profile,
     )
 
 
@@ -204,6 +213,8 @@ def command_line(settings: BenchSettings) -> str:
         "--server-args": shlex.join(settings.server_args),
         "--unbatched-args": shlex.join(settings.unbatched_args),
     }
+    if settings.profile_dir is not None:
+        flags["--profile"] = str(settings.profile_dir)
     return "vaeserve bench " + " ".join(f"{k} {shlex.quote(v)}" for k, v in flags.items())
 
 

@@ -79,6 +79,8 @@ class BenchSettings:
     unbatched_args: tuple[str, ...] = ("--max-batch-size", "1")
     # Seconds a server may take from process start to SERVING before the run gives up.
     startup_timeout_s: float = 120.0
+    # Where py-spy profiles of the vaeserve targets go; None: no profiling.
+    profile_dir: Path | None = None
 
     def scenarios(self) -> list[Scenario]:
         return [

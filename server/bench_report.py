@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from vaeserve.server.bench_config import Scenario
 from vaeserve.server.bench_ort import GRAPHS
+from vaeserve.server.bench_profile import hot_frames, thread_shares
 from vaeserve.server.bench_run import BenchRun
 from vaeserve.server.bench_stats import LoadResult, ratio
 from vaeserve.server.bench_verdicts import Verdict, all_verdicts, best_ort, limit, result
@@ -161,6 +162,30 @@ def ratio_section(run: BenchRun) -> str:
     )
 
 
+def profile_section(run: BenchRun) -> str:
+    """Where each profiled vaeserve process spent its samples over all its scenarios."""
+    parts = [
+        "## Profiles (py-spy, whole target run)\n\nSelf: samples in which the function itself "
+        "ran; total: samples in which it was anywhere on the stack. Samples of threads blocked "
+        "in the kernel are left out (py-spy's default)."
+    ]
+    for name, target in run.targets.items():
+        if target.profile is None:
+            continue
+        threads = ", ".join(
+            f"{t} {share:.0%}" for t, share in thread_shares(target.profile).items()
+        )
+        rows = [
+            [f"`{hot.frame}`", f"{hot.self_share:.1%}", f"{hot.total_share:.1%}"]
+            for hot in hot_frames(target.profile)
+        ]
+        parts.append(
+            f"### {name}\n\nSamples by thread: {threads or 'none'}.\n\n"
+            + table(["function", "self", "total"], rows)
+        )
+    return "\n\n".join(parts)
+
+
 def header_section(run: BenchRun, command: str) -> str:
     s = run.settings
     rows = [[key, value] for key, value in run.environment.items()]
@@ -184,4 +209,6 @@ def render(run: BenchRun, command: str) -> str:
     if "vaeserve" in run.targets:
         sections.append(ratio_section(run))
     sections += [target_section(run, name) for name in run.targets]
+    if any(target.profile is not None for target in run.targets.values()):
+        sections.append(profile_section(run))
     return "\n\n".join(sections) + "\n"

@@ -23,6 +23,7 @@ from vaeserve.server.bench_loadgen import LoadGenerator, LoadGenError, LoadJob
 from vaeserve.server.bench_models import BenchModelError, find_model
 from vaeserve.server.bench_ort import OrtPoint, measure_models
 from vaeserve.server.bench_processes import ServerCost, ServerProcess, ServerStartError, free_port
+from vaeserve.server.bench_profile import Profiler, ProfilerError
 from vaeserve.server.bench_stats import LoadResult
 
 from vaeserve import __version__
@@ -30,7 +31,7 @@ from vaeserve.manifest import ManifestError
 
 Progress = Callable[[str], None]
 # What stops a run with a message a person can act on (anything else is a bug: traceback).
-BENCH_ERRORS = (BenchModelError, ManifestError, ServerStartError, LoadGenError)
+BENCH_ERRORS = (BenchModelError, ManifestError, ServerStartError, LoadGenError, ProfilerError)
 
 
 @dataclass
@@ -40,6 +41,8 @@ class TargetRun:
     name: str
     results: dict[Scenario, LoadResult] = field(default_factory=dict)
     cost: ServerCost | None = None
+    # Collapsed py-spy stacks of the whole target run, when profiling was asked for.
+    profile: str | None = None
 
 
 @dataclass
@@ -108,6 +111,10 @@ def _run_target(
     with ServerProcess(command, f"127.0.0.1:{port}", log_dir / f"{name}.log") as server:
         cold = server.wait_serving(settings.startup_timeout_s)
         progress(f"{name}: SERVING after {cold:.2f} s")
+        profiler = None
+        if settings.profile_dir is not None and name.startswith("vaeserve"):
+            settings.profile_dir.mkdir(parents=True, exist_ok=True)
+            profiler = Profiler(server.pid, settings.profile_dir / f"{name}.folded")
         # The transport answer depends only on payload sizes: models of one shape share it.
         by_payload: dict[tuple[object, ...], LoadResult] = {}
         for scenario in settings.scenarios():
@@ -127,6 +134,9 @@ def _run_target(
             result = run.results[scenario] = by_payload[key] = loadgen.run(job)
             progress(_progress_line(name, scenario, result))
         run.cost = server.cost()
+        if profiler is not None:
+            run.profile = profiler.stop().read_text()
+            progress(f"{name}: profile written to {profiler.output}")
     return run
 
 
