@@ -132,7 +132,8 @@ def add_parser(subparsers: Any) -> None:
         "--output",
         type=Path,
         default=Path("reports/benchmark.md"),
-        help="where to write the markdown report (default: %(default)s)",
+        help="where to write the markdown report (default: %(default)s); the raw numbers go "
+        "beside it, as .json",
     )
     add(
         "--profile",
@@ -219,7 +220,7 @@ def command_line(settings: BenchSettings) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vaeserve.server.bench_report import render
+    from vaeserve.server.bench_report import raw_json, render
     from vaeserve.server.bench_run import BENCH_ERRORS, run_benchmark
 
     try:
@@ -235,5 +236,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     settings.output.parent.mkdir(parents=True, exist_ok=True)
     settings.output.write_text(render(bench, command_line(settings)), encoding="utf-8")
+    settings.output.with_suffix(".json").write_text(raw_json(bench), encoding="utf-8")
     print(f"report written to {settings.output}")
     return 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from dataclasses import asdict
 
 from vaeserve.server.bench_config import Scenario
 from vaeserve.server.bench_ort import GRAPHS
@@ -106,7 +108,7 @@ def ort_section(run: BenchRun) -> str:
             rows.append([model, graph, *cells, best_cell])
     return (
         "## In-process onnxruntime (the compute limit)\n\nItems/s of each graph called "
-        "directly, no gRPC, nothing else running, by batch size.\n\n"
+        "directly, no gRPC, before any server of the run starts, by batch size.\n\n"
         + table(["model", "graph", *map(str, sizes), "best"], rows)
     )
 
@@ -212,3 +214,24 @@ def render(run: BenchRun, command: str) -> str:
     if any(target.profile is not None for target in run.targets.values()):
         sections.append(profile_section(run))
     return "\n\n".join(sections) + "\n"
+
+
+def raw_json(run: BenchRun) -> str:
+    """Every measured number, unrounded, for comparing runs by program rather than by eye."""
+    targets = {
+        name: {
+            "cost": None if target.cost is None else asdict(target.cost),
+            "results": [
+                {"scenario": asdict(scenario), **found.to_dict()}
+                for scenario, found in target.results.items()
+            ],
+        }
+        for name, target in run.targets.items()
+    }
+    data = {
+        "environment": run.environment,
+        "wall_s": run.wall_s,
+        "ort": [asdict(point) for point in run.ort],
+        "targets": targets,
+    }
+    return json.dumps(data, indent=1, allow_nan=True) + "\n"
