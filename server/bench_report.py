@@ -116,7 +116,12 @@ def ort_section(run: BenchRun) -> str:
 def target_section(run: BenchRun, name: str) -> str:
     target = run.targets[name]
     rows = [_load_cells(s, found) for s, found in target.results.items()]
-    return f"## {TARGET_TITLES[name]}\n\n" + table(LOAD_COLUMNS, rows)
+    if not target.mean_batch:
+        return f"## {TARGET_TITLES[name]}\n\n" + table(LOAD_COLUMNS, rows)
+    for row, scenario in zip(rows, target.results, strict=True):
+        row.append(num(target.mean_batch.get(scenario, math.nan), 1))
+    note = "Mean batch: items per executed onnxruntime call, from the server's /metrics."
+    return f"## {TARGET_TITLES[name]}\n\n{note}\n\n" + table([*LOAD_COLUMNS, "mean batch"], rows)
 
 
 def ratio_section(run: BenchRun) -> str:

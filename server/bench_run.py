@@ -20,6 +20,7 @@ import grpc
 import onnxruntime as ort
 from vaeserve.server.bench_config import BenchSettings, ModelShape, Scenario
 from vaeserve.server.bench_loadgen import LoadGenerator, LoadGenError, LoadJob
+from vaeserve.server.bench_metrics import scrape_batch_tally
 from vaeserve.server.bench_models import BenchModelError, find_model
 from vaeserve.server.bench_ort import OrtPoint, measure_models
 from vaeserve.server.bench_processes import ServerCost, ServerProcess, ServerStartError, free_port
@@ -43,6 +44,8 @@ class TargetRun:
     cost: ServerCost | None = None
     # Collapsed py-spy stacks of the whole target run, when profiling was asked for.
     profile: str | None = None
+    # Mean executed batch size per scenario, from the server's /metrics (vaeserve only).
+    mean_batch: dict[Scenario, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,7 +58,7 @@ class BenchRun:
     wall_s: float
 
 
-def target_command(name: str, settings: BenchSettings, port: int) -> list[str]:
+def target_command(name: str, settings: BenchSettings, port: int, metrics_port: int) -> list[str]:
     """The command line that starts target ``name`` listening on 127.0.0.1:``port``."""
     repository = str(settings.repository)
     if name in ("naive", "transport"):
@@ -66,7 +69,7 @@ def target_command(name: str, settings: BenchSettings, port: int) -> list[str]:
         ]
     command = [
         *(sys.executable, "-m", "vaeserve", "--log-level", "WARNING", "serve"),
-        *("--host", "127.0.0.1", "--port", str(port), "--metrics-port", str(free_port())),
+        *("--host", "127.0.0.1", "--port", str(port), "--metrics-port", str(metrics_port)),
         *("--model-repository", repository),
         *settings.server_args,
     ]
@@ -105,9 +108,10 @@ def _run_target(
     log_dir: Path,
     progress: Progress,
 ) -> TargetRun:
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     run = TargetRun(name)
-    command = target_command(name, settings, port)
+    command = target_command(name, settings, port, metrics_port)
     with ServerProcess(command, f"127.0.0.1:{port}", log_dir / f"{name}.log") as server:
         cold = server.wait_serving(settings.startup_timeout_s)
         progress(f"{name}: SERVING after {cold:.2f} s")
@@ -131,7 +135,11 @@ def _run_target(
                 settings.warmup_s,
                 settings.channels,
             )
+            before = scrape_batch_tally(metrics_url) if name.startswith("vaeserve") else None
             result = run.results[scenario] = by_payload[key] = loadgen.run(job)
+            after = scrape_batch_tally(metrics_url) if before is not None else None
+            if before is not None and after is not None:
+                run.mean_batch[scenario] = after.mean_since(before)
             progress(_progress_line(name, scenario, result))
         run.cost = server.cost()
         if profiler is not None:
