@@ -108,44 +108,63 @@ def _run_target(
     log_dir: Path,
     progress: Progress,
 ) -> TargetRun:
+    """Start one target, drive every scenario against it, read its cost, stop it."""
     port, metrics_port = free_port(), free_port()
-    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-    run = TargetRun(name)
     command = target_command(name, settings, port, metrics_port)
+    run = TargetRun(name)
     with ServerProcess(command, f"127.0.0.1:{port}", log_dir / f"{name}.log") as server:
         cold = server.wait_serving(settings.startup_timeout_s)
         progress(f"{name}: SERVING after {cold:.2f} s")
-        profiler = None
-        if settings.profile_dir is not None and name.startswith("vaeserve"):
-            settings.profile_dir.mkdir(parents=True, exist_ok=True)
-            profiler = Profiler(server.pid, settings.profile_dir / f"{name}.folded")
-        # The transport answer depends only on payload sizes: models of one shape share it.
-        by_payload: dict[tuple[object, ...], LoadResult] = {}
+        profiler = _start_profiler(name, settings, server.pid)
+        driver = _Driver(run, settings, loadgen, server.address, progress)
         for scenario in settings.scenarios():
-            shape = shapes[scenario.model]
-            key = (scenario.method, scenario.items, scenario.concurrency, *_dims(shape))
-            if name == "transport" and key in by_payload:
-                run.results[scenario] = by_payload[key]
-                continue
-            job = LoadJob(
-                server.address,
-                scenario,
-                shape,
-                settings.duration_s,
-                settings.warmup_s,
-                settings.channels,
-            )
-            before = scrape_batch_tally(metrics_url) if name.startswith("vaeserve") else None
-            result = run.results[scenario] = by_payload[key] = loadgen.run(job)
-            after = scrape_batch_tally(metrics_url) if before is not None else None
-            if before is not None and after is not None:
-                run.mean_batch[scenario] = after.mean_since(before)
-            progress(_progress_line(name, scenario, result))
+            driver.measure(scenario, shapes[scenario.model], metrics_port)
         run.cost = server.cost()
         if profiler is not None:
             run.profile = profiler.stop().read_text()
             progress(f"{name}: profile written to {profiler.output}")
     return run
+
+
+def _start_profiler(name: str, settings: BenchSettings, pid: int) -> Profiler | None:
+    if settings.profile_dir is None or not name.startswith("vaeserve"):
+        return None
+    settings.profile_dir.mkdir(parents=True, exist_ok=True)
+    return Profiler(pid, settings.profile_dir / f"{name}.folded")
+
+
+class _Driver:
+    """Runs the scenarios of one target through the load generator, one at a time."""
+
+    def __init__(
+        self,
+        run: TargetRun,
+        settings: BenchSettings,
+        loadgen: LoadGenerator,
+        address: str,
+        progress: Progress,
+    ) -> None:
+        self._run, self._settings, self._loadgen = run, settings, loadgen
+        self._address, self._progress = address, progress
+        # The transport answer depends only on payload sizes: models of one shape share it.
+        self._by_payload: dict[tuple[object, ...], LoadResult] = {}
+
+    def measure(self, scenario: Scenario, shape: ModelShape, metrics_port: int) -> None:
+        key = (scenario.method, scenario.items, scenario.concurrency, *_dims(shape))
+        if self._run.name == "transport" and key in self._by_payload:
+            self._run.results[scenario] = self._by_payload[key]
+            return
+        s = self._settings
+        job = LoadJob(self._address, scenario, shape, s.duration_s, s.warmup_s, s.channels)
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        scraped = self._run.name.startswith("vaeserve")
+        before = scrape_batch_tally(metrics_url) if scraped else None
+        result = self._loadgen.run(job)
+        after = scrape_batch_tally(metrics_url) if before is not None else None
+        if before is not None and after is not None:
+            self._run.mean_batch[scenario] = after.mean_since(before)
+        self._run.results[scenario] = self._by_payload[key] = result
+        self._progress(_progress_line(self._run.name, scenario, result))
 
 
 def _dims(shape: ModelShape) -> tuple[int, int, int, int]:
