@@ -119,7 +119,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add(
         "--unbatched-args",
-        default="--max-batch-size 1",
+        default="--no-batching",
         help="flags that turn the server's batching off (default: %(default)s)",
     )
     add(

@@ -76,7 +76,7 @@ class BenchSettings:
     # Extra flags for every `vaeserve serve` the benchmark starts.
     server_args: tuple[str, ...] = ()
     # The flags that turn batching off, for the ``vaeserve-unbatched`` target.
-    unbatched_args: tuple[str, ...] = ("--max-batch-size", "1")
+    unbatched_args: tuple[str, ...] = ("--no-batching",)
     # Seconds a server may take from process start to SERVING before the run gives up.
     startup_timeout_s: float = 120.0
     # Where py-spy profiles of the vaeserve targets go; None: no profiling.
