@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 from vaeserve.server.bench_config import ModelShape, Scenario
-from vaeserve.server.bench_loadgen import LoadGenError, LoadJob, answered_items, build_request
+from vaeserve.server.bench_loadgen import (
+    MAX_WINDOW_S,
+    LoadGenError,
+    LoadJob,
+    answered_items,
+    build_request,
+    measure_window_s,
+)
 
 from vaeserve.v1 import vae_service_pb2 as pb
 
@@ -44,3 +51,17 @@ def test_answered_items_rejects_a_tensor_shorter_than_its_shape():
 def test_job_survives_the_trip_to_the_load_generator_process():
     job = LoadJob("127.0.0.1:1", Scenario("tiny", "Sample", 8, 4), SHAPE, 0.5, 0.1, channels=2)
     assert LoadJob.from_json(job.to_json()) == job
+
+
+def test_a_scenario_of_slow_calls_is_measured_over_several_of_them():
+    warmup = [(0.0, 2.0, "OK")] * 5
+    assert measure_window_s(1.0, warmup) == 6.0
+
+
+def test_a_scenario_of_fast_calls_is_measured_for_the_asked_duration():
+    warmup = [(0.0, 0.001, "OK")] * 5
+    assert measure_window_s(1.5, warmup) == 1.5
+
+
+def test_the_measured_window_is_capped():
+    assert measure_window_s(1.0, [(0.0, 600.0, "OK")]) == MAX_WINDOW_S
