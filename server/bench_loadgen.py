@@ -44,6 +44,11 @@ MAX_WARMUP_S = 30.0
 MIN_ROUNDS = 3
 # ...but never longer than this.
 MAX_WINDOW_S = 20.0
+# A worker whose call was refused for load waits this long before its next call, as a
+# client with back-off would, instead of spinning on refusals and stealing the CPU it asks
+# the server to use.
+BACKOFF_S = 0.01
+BACKOFF_CODES = {grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE}
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", -1),
     ("grpc.max_send_message_length", -1),
@@ -139,12 +144,14 @@ async def _worker(
 ) -> None:
     while not stop.is_set():
         start = time.perf_counter()
+        code = grpc.StatusCode.OK
         try:
             await call(request, timeout=CALL_TIMEOUT_S)
-            status = "OK"
         except grpc.aio.AioRpcError as error:
-            status = error.code().name
-        recorder.record(worker, start, time.perf_counter(), status)
+            code = error.code()
+        recorder.record(worker, start, time.perf_counter(), code.name)
+        if code in BACKOFF_CODES:
+            await asyncio.sleep(BACKOFF_S)
 
 
 async def _check_answer(call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes], job: LoadJob) -> None:
