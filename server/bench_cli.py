@@ -34,8 +34,8 @@ QUICK = {
     "ort_seconds": 0.05,
 }
 FULL = {
-    "duration": 2.0,
-    "warmup": 0.5,
+    "duration": 1.5,
+    "warmup": 0.3,
     "concurrency": "1,16,64",
     "items": "1,256",
     "ort_batch_sizes": "1,2,4,8,16,32,64,128,256",
@@ -140,7 +140,7 @@ def add_parser(subparsers: Any) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="sample the vaeserve processes with py-spy under load; collapsed stacks go to "
+        help="sample every server process with py-spy under load; collapsed stacks go to "
         "DIR and the hottest functions into the report",
     )
     add(

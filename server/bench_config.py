@@ -60,10 +60,10 @@ class BenchSettings:
     concurrency: tuple[int, ...] = DEFAULT_CONCURRENCY
     targets: tuple[str, ...] = TARGETS
     # Seconds each scenario is measured for, after its warm-up.
-    duration_s: float = 2.0
+    duration_s: float = 1.5
     # Seconds of load before measuring; the warm-up also lasts until every worker has had
     # one answer, so slow scenarios start measuring in a steady state.
-    warmup_s: float = 0.5
+    warmup_s: float = 0.3
     # Batch sizes of the in-process onnxruntime measurement (the compute limit).
     ort_batch_sizes: tuple[int, ...] = DEFAULT_ORT_BATCH_SIZES
     # Seconds each in-process batch size is timed for.
@@ -79,7 +79,7 @@ class BenchSettings:
     unbatched_args: tuple[str, ...] = ("--no-batching",)
     # Seconds a server may take from process start to SERVING before the run gives up.
     startup_timeout_s: float = 120.0
-    # Where py-spy profiles of the vaeserve targets go; None: no profiling.
+    # Where py-spy profiles of every target go; None: no profiling.
     profile_dir: Path | None = None
 
     def scenarios(self) -> list[Scenario]:

@@ -170,7 +170,7 @@ def ratio_section(run: BenchRun) -> str:
 
 
 def profile_section(run: BenchRun) -> str:
-    """Where each profiled vaeserve process spent its samples over all its scenarios."""
+    """Where each profiled server process spent its samples over all its scenarios."""
     parts = [
         "## Profiles (py-spy, whole target run)\n\nSelf: samples in which the function itself "
         "ran; total: samples in which it was anywhere on the stack. Samples of threads blocked "

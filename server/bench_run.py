@@ -127,7 +127,7 @@ def _run_target(
 
 
 def _start_profiler(name: str, settings: BenchSettings, pid: int) -> Profiler | None:
-    if settings.profile_dir is None or not name.startswith("vaeserve"):
+    if settings.profile_dir is None:
         return None
     settings.profile_dir.mkdir(parents=True, exist_ok=True)
     return Profiler(pid, settings.profile_dir / f"{name}.folded")
