@@ -20,6 +20,8 @@ TARGET_TITLES = {
     "naive": "Naive server (one onnxruntime call per request)",
     "transport": "Transport ceiling (answers without computing)",
 }
+# Windows shorter than this prove the machinery works, not how fast anything is.
+SMOKE_DURATION_S = 1.0
 LOAD_COLUMNS = [
     "model",
     "method",
@@ -202,6 +204,10 @@ def header_section(run: BenchRun, command: str) -> str:
         ["load generator", f"closed loop, grpc.aio, own process, {s.channels} channel(s)"],
         ["whole run", f"{run.wall_s:.0f} s"],
     ]
+    if s.duration_s < SMOKE_DURATION_S:
+        rows.append(
+            ["caution", f"windows under {SMOKE_DURATION_S:g} s: a smoke run, not a measurement"]
+        )
     return (
         "# vaeserve benchmark\n\nvaeserve against the limit of the machine it runs on, in one "
         "run: every target below was started on loopback and driven by the same load "
