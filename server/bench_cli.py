@@ -115,12 +115,13 @@ def add_parser(subparsers: Any) -> None:
     add(
         "--server-args",
         default="",
-        help="extra flags for every `vaeserve serve` started, as one shell-quoted string",
+        help="extra flags for every `vaeserve serve` started, as one string; write it with "
+        "'=' when it starts with a dash: --server-args='--max-queue-size 16384'",
     )
     add(
         "--unbatched-args",
         default="--no-batching",
-        help="flags that turn the server's batching off (default: %(default)s)",
+        help="flags that turn the server's batching off, written with '=' (default: %(default)s)",
     )
     add(
         "--startup-timeout",
