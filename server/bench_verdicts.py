@@ -214,4 +214,4 @@ def _case(s: Scenario) -> str:
 def _fmt(value: float) -> str:
     if not math.isfinite(value):
         return "n/a"
-    return f"{value:.2f}"
+    return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
