@@ -110,8 +110,9 @@ def ort_section(run: BenchRun) -> str:
             rows.append([model, graph, *cells, best_cell])
     return (
         "## In-process onnxruntime (the compute limit)\n\nItems/s of each graph called "
-        "directly, no gRPC, before any server of the run starts, by batch size; the better "
-        "of intra-op spinning on and off.\n\n"
+        "directly, no gRPC, before any server of the run starts, by batch size; the best "
+        "of one caller with intra-op spinning on, one with it off, and one single-threaded "
+        "session per core called at once.\n\n"
         + table(["model", "graph", *map(str, sizes), "best"], rows)
     )
 
