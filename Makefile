@@ -15,19 +15,23 @@ $(BIN)/python:
 
 # The serving install: no torch.
 $(VENV)/.serve-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e . --config-settings editable_mode=strict
 	touch $@
 
+# strict editable mode: mypy cannot follow the package-dir mapping through the default
+# editable finder. A new module needs `make clean` or a re-install to be seen.
 # Everything: training (torch, pinned to the CPU build), export and the test tools.
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[train,dev]'
+	$(BIN)/python -m pip install -q -e '.[train,dev]' --config-settings editable_mode=strict
 	touch $@ $(VENV)/.serve-installed
 
 serve: $(VENV)/.serve-installed
 	$(BIN)/vaeserve serve
 
-# promtool (Debian's prometheus package) checks metrics and alerting rules in the tests.
+# promtool (Debian's prometheus package) checks metrics and alerting rules in the tests;
+# kubectl renders the kustomize overlays (it ships with this project's machines).
 system-tools:
+	@command -v kubectl >/dev/null || { echo "make test needs kubectl (https://kubernetes.io/docs/tasks/tools/)" >&2; exit 1; }
 	@command -v promtool >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
@@ -44,10 +48,10 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/buf lint
 
 typecheck: $(VENV)/.dev-installed
-	$(BIN)/mypy src training export server clients/python tests
+	$(BIN)/python -m mypy src training export server clients/python tests
 
 pytest: $(VENV)/.dev-installed tools
-	$(BIN)/pytest
+	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
 

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from vaeserve.export.errors import ExportError
-from vaeserve.training.errors import TrainingError
-
 from vaeserve.extras import require_extra
+from vaeserve.training.errors import TrainingError
 
 
 def add_parser(subparsers: Any) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import onnx
 import torch
 from torch import nn
+
 from vaeserve.export.errors import ExportError
 from vaeserve.training.models import VAE
 

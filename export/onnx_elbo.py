@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+
 from vaeserve.export.parity import session
 from vaeserve.training.evaluate import ElboSummary
 

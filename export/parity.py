@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import torch
+
 from vaeserve.export.errors import ParityError
 from vaeserve.training.models import VAE
 

@@ -18,13 +18,12 @@ from typing import Any
 import numpy as np
 import onnx
 import torch
+
+import vaeserve
 from vaeserve.export.errors import VersionExistsError
 from vaeserve.export.graphs import OPSET, check_graph, export_decoder, export_encoder
 from vaeserve.export.onnx_elbo import onnx_negative_elbo
 from vaeserve.export.parity import check_parity
-from vaeserve.training.models import VAE
-
-import vaeserve
 from vaeserve.manifest import (
     DECODER_FILE,
     ENCODER_FILE,
@@ -35,6 +34,7 @@ from vaeserve.manifest import (
     sha256_of,
     write_manifest,
 )
+from vaeserve.training.models import VAE
 
 EVALUATION_SEED = 2024
 

@@ -21,6 +21,7 @@ from wsgiref.simple_server import WSGIServer
 import grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry, start_http_server
+
 from vaeserve.server.health import SERVICE_NAME, Health
 from vaeserve.server.loader import Loader
 from vaeserve.server.metrics import Metrics
@@ -29,7 +30,6 @@ from vaeserve.server.runtime import FAILED, READY, ModelTable
 from vaeserve.server.service import VaeService
 from vaeserve.server.sessions import choose_providers, cpu_limit
 from vaeserve.server.settings import Settings
-
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)

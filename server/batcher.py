@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 
 import numpy as np
+
 from vaeserve.server.errors import (
     CancelledError,
     DeadlineExceededError,

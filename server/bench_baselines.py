@@ -23,9 +23,9 @@ from typing import Any
 import grpc
 import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
 from vaeserve.server.bench_models import BenchModel, find_model
 from vaeserve.server.bench_ort import make_session
-
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 

@@ -29,9 +29,9 @@ from typing import Any
 
 import grpc
 import numpy as np
+
 from vaeserve.server.bench_config import ModelShape, Scenario
 from vaeserve.server.bench_stats import LoadResult, summarise
-
 from vaeserve.v1 import vae_service_pb2 as pb
 
 SERVICE = "/vaeserve.v1.VaeService/"

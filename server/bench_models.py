@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaeserve.server.bench_config import ModelShape
-
 from vaeserve.manifest import DECODER_FILE, ENCODER_FILE, read_manifest
+from vaeserve.server.bench_config import ModelShape
 
 
 class BenchModelError(LookupError):

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+
 from vaeserve.server.bench_models import BenchModel
 
 GRAPHS = ("decoder", "encoder")

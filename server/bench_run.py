@@ -18,6 +18,9 @@ from pathlib import Path
 
 import grpc
 import onnxruntime as ort
+
+from vaeserve import __version__
+from vaeserve.manifest import ManifestError
 from vaeserve.server.bench_config import BenchSettings, ModelShape, Scenario
 from vaeserve.server.bench_loadgen import LoadGenerator, LoadGenError, LoadJob
 from vaeserve.server.bench_metrics import scrape_batch_tally
@@ -26,9 +29,6 @@ from vaeserve.server.bench_ort import OrtPoint, measure_models
 from vaeserve.server.bench_processes import ServerCost, ServerProcess, ServerStartError, free_port
 from vaeserve.server.bench_profile import Profiler, ProfilerError
 from vaeserve.server.bench_stats import LoadResult
-
-from vaeserve import __version__
-from vaeserve.manifest import ManifestError
 
 Progress = Callable[[str], None]
 # What stops a run with a message a person can act on (anything else is a bug: traceback).

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
-from vaeserve.server.errors import InvalidArgumentError, ResourceExhaustedError
 
+from vaeserve.server.errors import InvalidArgumentError, ResourceExhaustedError
 from vaeserve.v1 import vae_service_pb2 as pb
 
 FLOAT32_LE = np.dtype("<f4")

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 import grpc
+
 from vaeserve.server.errors import VaeServeError
 from vaeserve.server.metrics import Metrics
 

@@ -11,14 +11,14 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
+
+from vaeserve.manifest import DECODER_FILE, ENCODER_FILE, Manifest
 from vaeserve.server.batcher import Batcher, RunBatch, Unbatched
 from vaeserve.server.metrics import Metrics
 from vaeserve.server.repository import VersionEntry
 from vaeserve.server.runtime import ServedModel
 from vaeserve.server.sessions import GraphSession
 from vaeserve.server.settings import Settings
-
-from vaeserve.manifest import DECODER_FILE, ENCODER_FILE, Manifest
 
 
 class ContractError(ValueError):

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from vaeserve.manifest import Manifest
 from vaeserve.server.batcher import Batcher, Unbatched, Wanted
 from vaeserve.server.errors import InvalidArgumentError, NotFoundError, UnavailableError
 from vaeserve.server.repository import VersionEntry
 from vaeserve.server.sessions import GraphSession
-
-from vaeserve.manifest import Manifest
 
 LOADING, READY, FAILED = "loading", "ready", "failed"
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 import numpy as np
+
 from vaeserve.server import codec, latent
 from vaeserve.server.batcher import Wanted
 from vaeserve.server.edge import rpc
@@ -22,7 +23,6 @@ from vaeserve.server.errors import InvalidArgumentError, UnavailableError
 from vaeserve.server.metrics import Metrics
 from vaeserve.server.runtime import FAILED, LOADING, READY, ModelTable, ServedModel
 from vaeserve.server.settings import Settings
-
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 

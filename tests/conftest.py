@@ -21,9 +21,9 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2_grpc
+
 from vaeserve.server.app import VaeServer, create_server
 from vaeserve.server.settings import Settings
-
 from vaeserve.v1 import vae_service_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

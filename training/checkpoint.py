@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from vaeserve.training.datasets import DataOptions
 from vaeserve.training.errors import CheckpointError
 from vaeserve.training.models import VAE, ModelSpec, build_model

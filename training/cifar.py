@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from vaeserve.training.errors import DatasetError
 
 HOW_TO_GET = (

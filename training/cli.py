@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vaeserve.training.errors import TrainingError
-
 from vaeserve.extras import require_extra
+from vaeserve.training.errors import TrainingError
 
 DATASETS = "digits, mnist, fashion-mnist, faces, cifar10"
 

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import torch
+
 from vaeserve.training.checkpoint import data_options, load_checkpoint
 from vaeserve.training.config import TrainConfig
 from vaeserve.training.datasets import DataOptions, load_dataset

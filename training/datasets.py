@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from vaeserve.training import cifar, idx, images
 from vaeserve.training.errors import DatasetError
 

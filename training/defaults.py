@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from vaeserve.export.api import export_checkpoint
 from vaeserve.export.errors import ExportError
 from vaeserve.training.checkpoint import CHECKPOINT_FILE, load_checkpoint

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 from torch.nn import functional
+
 from vaeserve.training.models import VAE
 
 LOG_2PI = math.log(2.0 * math.pi)

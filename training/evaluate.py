@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from vaeserve.training.elbo import elbo_terms, iwae_nll
 from vaeserve.training.models import VAE
 

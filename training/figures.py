@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+
 from vaeserve.training.datasets import Dataset
 from vaeserve.training.models import VAE
 

@@ -14,6 +14,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+
 from vaeserve.training.errors import DatasetError
 
 UBYTE_TYPE = 0x08

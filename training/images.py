@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
 from vaeserve.training.errors import DatasetError
 
 LFW_FACES = 100

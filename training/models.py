@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from torch import nn
+
 from vaeserve.training.errors import ConfigError
 
 ARCHITECTURES = ("mlp", "conv")

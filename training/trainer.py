@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm import tqdm  # type: ignore[import-untyped]
+
 from vaeserve.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from vaeserve.training.config import TrainConfig
 from vaeserve.training.datasets import Dataset, load_dataset

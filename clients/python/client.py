@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import grpc
 import numpy.typing as npt
+
 from vaeserve.client import messages as msg
 from vaeserve.client.errors import from_rpc_error
 from vaeserve.client.options import (
@@ -30,7 +31,6 @@ from vaeserve.client.results import (
     ReconstructResult,
     SampleResult,
 )
-
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 

@@ -9,6 +9,7 @@ import argparse
 from statistics import NormalDist
 
 import numpy as np
+
 from vaeserve.client.client import Client
 from vaeserve.client.grid import save_grid
 from vaeserve.client.inputs import (

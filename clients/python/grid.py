@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
+
 from vaeserve.client.tensors import FloatArray, to_pil
 
 

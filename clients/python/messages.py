@@ -13,6 +13,7 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
+
 from vaeserve.client.results import (
     DecodeResult,
     EncodeResult,
@@ -31,7 +32,6 @@ from vaeserve.client.tensors import (
     png_message,
     to_tensor,
 )
-
 from vaeserve.v1 import vae_service_pb2 as pb
 
 ImageInput: TypeAlias = "npt.ArrayLike | Sequence[bytes] | Sequence[Image.Image]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PIL import Image
+
 from vaeserve.client.tensors import FloatArray, to_pil
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from vaeserve.client import Client
 
 GREY = "tiny-grey"  # 1x8x8 images, latent 2

@@ -3,9 +3,9 @@
 import asyncio
 
 import numpy as np
-from vaeserve.client import AsyncClient, NotFoundError
 
 from tests.client.conftest import GREY, RGB
+from vaeserve.client import AsyncClient, NotFoundError
 
 
 def test_async_client_serves_every_method(address: str) -> None:

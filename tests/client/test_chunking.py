@@ -3,9 +3,9 @@
 import asyncio
 
 import numpy as np
-from vaeserve.client import AsyncClient, Client
 
 from tests.client.conftest import GREY
+from vaeserve.client import AsyncClient, Client
 
 
 def test_decode_larger_than_the_limit_succeeds_in_order(small_limit_address: str) -> None:

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from vaeserve.client.cli import main
 
 from tests.client.conftest import GREY, RGB
+from vaeserve.client.cli import main
 
 
 def run(address: str, *argv: str) -> int:

@@ -6,6 +6,8 @@ from concurrent import futures
 import grpc
 import numpy as np
 import pytest
+
+from tests.client.conftest import GREY
 from vaeserve.client import (
     Client,
     ClientOptions,
@@ -14,8 +16,6 @@ from vaeserve.client import (
     NotFoundError,
     UnavailableError,
 )
-
-from tests.client.conftest import GREY
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 

@@ -6,9 +6,9 @@ import json
 from concurrent import futures
 
 import grpc
+
 from vaeserve.client import Client, ClientOptions
 from vaeserve.client.options import service_config
-
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 

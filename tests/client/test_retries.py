@@ -12,8 +12,8 @@ from concurrent import futures
 
 import grpc
 import pytest
-from vaeserve.client import Client, ClientOptions, InvalidArgumentError, UnavailableError
 
+from vaeserve.client import Client, ClientOptions, InvalidArgumentError, UnavailableError
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 

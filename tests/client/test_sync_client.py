@@ -4,9 +4,9 @@ import io
 
 import numpy as np
 from PIL import Image
-from vaeserve.client import Client
 
 from tests.client.conftest import GREY, RGB
+from vaeserve.client import Client
 
 
 def test_list_models_reports_the_tiny_models_ready(client: Client) -> None:

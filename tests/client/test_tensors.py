@@ -3,6 +3,7 @@
 import struct
 
 import numpy as np
+
 from vaeserve.client.tensors import array_to_png, from_tensor, png_to_array, to_tensor
 
 

@@ -8,9 +8,9 @@ from concurrent import futures
 
 import grpc
 import pytest
-from vaeserve.client import Client, ClientOptions, UnavailableError
 
 from tests.client.test_options import MetadataRecorder
+from vaeserve.client import Client, ClientOptions, UnavailableError
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from vaeserve.export import export_checkpoint
+from vaeserve.manifest import Manifest
 from vaeserve.training.config import TrainConfig
 from vaeserve.training.datasets import DataOptions
 from vaeserve.training.trainer import train
-
-from vaeserve.manifest import Manifest
 
 
 @pytest.fixture(scope="session")

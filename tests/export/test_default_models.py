@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import pytest
-import vaeserve.models
 
+import vaeserve.models
 from vaeserve.manifest import Manifest, read_manifest, verify_files
 
 REPOSITORY = Path(vaeserve.models.__file__).parent

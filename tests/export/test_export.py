@@ -11,14 +11,14 @@ import onnx
 import onnxruntime
 import pytest
 import torch
+
 from vaeserve.export import VersionExistsError, export_checkpoint, export_untrained
 from vaeserve.export.errors import ParityError
 from vaeserve.export.parity import check_parity
+from vaeserve.manifest import IntegrityError, Manifest, read_manifest, verify_files
 from vaeserve.training.checkpoint import load_checkpoint
 from vaeserve.training.datasets import DataOptions, load_dataset
 from vaeserve.training.evaluate import negative_elbo
-
-from vaeserve.manifest import IntegrityError, Manifest, read_manifest, verify_files
 
 
 def session(path: Path) -> onnxruntime.InferenceSession:

@@ -6,6 +6,7 @@ import asyncio
 import socket
 
 import pytest
+
 from vaeserve.server.app import DEFAULT_MESSAGE_BYTES, create_server, message_limits
 from vaeserve.server.repository import scan_repository
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
+
 from vaeserve.server.batcher import Batcher, Unbatched
 from vaeserve.server.errors import DeadlineExceededError, QueueFullError
 from vaeserve.server.metrics import Metrics

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from vaeserve.server.bench_config import ModelShape, Scenario
 from vaeserve.server.bench_loadgen import (
     MAX_WINDOW_S,
@@ -11,7 +12,6 @@ from vaeserve.server.bench_loadgen import (
     build_request,
     measure_window_s,
 )
-
 from vaeserve.v1 import vae_service_pb2 as pb
 
 SHAPE = ModelShape("tiny", latent_dim=3, channels=1, height=4, width=5)

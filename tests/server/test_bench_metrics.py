@@ -3,6 +3,7 @@
 import math
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
 from vaeserve.server.bench_metrics import parse_batch_tally, scrape_batch_tally
 from vaeserve.server.bench_processes import free_port
 

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from vaeserve.server.bench_processes import (
     ServerProcess,
     ServerStartError,

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from vaeserve.server.bench_profile import Profiler, find_py_spy, hot_frames, thread_shares
 
 FOLDED = """\

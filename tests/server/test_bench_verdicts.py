@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from vaeserve.server.bench_config import BenchSettings, ModelShape, Scenario
 from vaeserve.server.bench_ort import OrtPoint
 from vaeserve.server.bench_processes import ServerCost

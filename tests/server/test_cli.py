@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 
 import pytest
-from vaeserve.server.cli import build_settings, env_name
-from vaeserve.server.settings import Settings, embedded_repository
 
 from vaeserve.cli import build_parser
+from vaeserve.server.cli import build_settings, env_name
+from vaeserve.server.settings import Settings, embedded_repository
 
 
 def settings_from(argv: list[str], environ: dict[str, str]) -> Settings:

@@ -7,9 +7,9 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+
 from vaeserve.server import codec
 from vaeserve.server.errors import InvalidArgumentError
-
 from vaeserve.v1 import vae_service_pb2 as pb
 
 

@@ -8,8 +8,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tensor_messages import random_latents, tensor  # type: ignore[import-not-found]
-from vaeserve.server.repository import scan_repository
 
+from vaeserve.server.repository import scan_repository
 from vaeserve.v1 import vae_service_pb2 as pb
 
 

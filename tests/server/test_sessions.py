@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import onnx_models  # type: ignore[import-not-found]
 import pytest
+
 from vaeserve.server.sessions import (
     CPU,
     GraphSession,

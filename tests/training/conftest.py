@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from vaeserve.training.config import TrainConfig
 from vaeserve.training.datasets import DataOptions
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from vaeserve.training.datasets import FASHION_MNIST_DIR, DataOptions, load_dataset
 from vaeserve.training.errors import DatasetError
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from vaeserve.export import export_untrained
 from vaeserve.training.defaults import main
 from vaeserve.training.trainer import train

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from vaeserve.training.elbo import iwae_nll, kl_to_prior
 from vaeserve.training.errors import ConfigError
 from vaeserve.training.models import ModelSpec, build_model

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+
 from vaeserve.training.checkpoint import load_checkpoint
 from vaeserve.training.datasets import DataOptions
 from vaeserve.training.errors import CheckpointError, ConfigError
