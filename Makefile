@@ -6,6 +6,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Tools installed into the venv (ruff, buf, hadolint, ...) come first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: serve test lint typecheck pytest proto tools node-deps system-tools models clean
 
@@ -43,9 +45,9 @@ node-deps:
 tools: system-tools node-deps
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/buf lint
+	ruff check .
+	ruff format --check .
+	buf lint
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/python -m mypy src training export server clients/python tests
