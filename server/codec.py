@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from vaeserve.server.errors import InvalidArgumentError, ResourceExhaustedError
+from vaeserve.server.errors import InvalidArgumentError
 from vaeserve.v1 import vae_service_pb2 as pb
 
 FLOAT32_LE = np.dtype("<f4")
@@ -48,8 +48,10 @@ def tensor_to_array(
 
 
 def check_item_count(count: int, max_items: int, what: str) -> None:
+    # INVALID_ARGUMENT, not RESOURCE_EXHAUSTED: clients retry the latter, and the same request
+    # would be refused again; only a full queue is worth retrying.
     if count > max_items:
-        raise ResourceExhaustedError(
+        raise InvalidArgumentError(
             f"{what} carries {count} items; this server takes at most {max_items} per "
             "request: split it into several requests"
         )

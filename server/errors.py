@@ -7,8 +7,8 @@ traceback logged once.
     VaeServeError                   INTERNAL (the base; never raised on its own)
     ├── InvalidArgumentError        INVALID_ARGUMENT  shapes, sizes, NaN/Inf, counts, PNGs
     ├── NotFoundError               NOT_FOUND         unknown model or version
-    ├── ResourceExhaustedError      RESOURCE_EXHAUSTED a per-request limit passed
-    │   └── QueueFullError          RESOURCE_EXHAUSTED the batch queue is full
+    ├── ResourceExhaustedError      RESOURCE_EXHAUSTED (the base of the one below)
+    │   └── QueueFullError          RESOURCE_EXHAUSTED the batch queue is full: retryable
     ├── UnavailableError            UNAVAILABLE       draining, or the model is not ready
     ├── DeadlineExceededError       DEADLINE_EXCEEDED dropped: the deadline passed in queue
     └── CancelledError              CANCELLED         dropped: the client went away

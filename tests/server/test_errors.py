@@ -139,16 +139,16 @@ def test_a_png_past_the_byte_limit_is_invalid(limited_stub) -> None:
     assert "the limit is 4096" in message
 
 
-def test_too_many_items_exhausts_the_per_request_limit(limited_stub) -> None:
+def test_too_many_items_is_an_invalid_argument_not_worth_retrying(limited_stub) -> None:
     code, message = status_of(limited_stub.Decode, decode(tensor(random_latents(9))))
-    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert "at most 8 per request" in message
 
 
-def test_sample_count_past_the_limit_is_exhausted(limited_stub) -> None:
+def test_sample_count_past_the_limit_is_invalid(limited_stub) -> None:
     request = pb.SampleRequest(model_name="tiny-grey", count=9)
     code, message = status_of(limited_stub.Sample, request)
-    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert "split it" in message
 
 
