@@ -55,7 +55,7 @@ def add_parser(subparsers: Any) -> None:
         description="Serve the VAEs of a model repository over gRPC (vaeserve.v1.VaeService, "
         "health, reflection) with Prometheus metrics on their own port. Every flag can also "
         "be set by its VAESERVE_* environment variable, e.g. VAESERVE_PORT. The bearer token "
-        f"may also be given in {TOKEN_VARIABLE} itself.",
+        f"itself can only come from the environment [{TOKEN_VARIABLE}].",
     )
     for flag, (kind, text) in FLAGS.items():
         parser.add_argument(flag, type=kind, default=None, help=f"{text} [{env_name(flag)}]")
