@@ -168,12 +168,12 @@ async def create_server(
     token = read_token(settings)
     if credentials is None and tls is not None:
         credentials = server_credentials(tls)
-    if token is not None:  # outermost: nothing else runs for a caller without the token
-        interceptors = [BearerTokenInterceptor(token), *interceptors]
     entries = scan_repository(settings.model_repository)
     limits = message_limits(settings, entries)
     table = ModelTable.from_entries(entries)
     metrics = Metrics(registry if registry is not None else CollectorRegistry())
+    if token is not None:  # outermost: nothing else runs for a caller without the token
+        interceptors = [_token_check(token, metrics), *interceptors]
     workers = settings.inference_threads or max(2, cpu_limit() // 2)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vaeserve-inference")
     service = VaeService(table, settings, metrics, executor, limits.receive)
@@ -200,6 +200,16 @@ async def create_server(
     if token is not None and credentials is None:
         log.warning("the bearer token travels in plaintext: anyone on the path can read it")
     return VaeServer(settings, grpc_server, service, health, executor), port
+
+
+def _token_check(token: str, metrics: Metrics) -> BearerTokenInterceptor:
+    """The token interceptor, counting its refusals in ``vaeserve_requests_total`` (the
+    request is never parsed, so the model is ``unknown``)."""
+
+    def count(method: str) -> None:
+        metrics.requests.labels(method, "unknown", grpc.StatusCode.UNAUTHENTICATED.name).inc()
+
+    return BearerTokenInterceptor(token, on_refused=count)
 
 
 def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[str, int]]:

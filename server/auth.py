@@ -40,9 +40,18 @@ else:
 class BearerTokenInterceptor(_Interceptor):
     """Refuse with UNAUTHENTICATED any call outside ``open_services`` without the token."""
 
-    def __init__(self, token: str, open_services: Sequence[str] = OPEN_SERVICES) -> None:
+    def __init__(
+        self,
+        token: str,
+        open_services: Sequence[str] = OPEN_SERVICES,
+        *,
+        on_refused: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_refused`` hears the method name of each refused call ("unknown" for a
+        method the server does not have, so callers cannot invent label values)."""
         self._expected = _digest(token)
         self._open = frozenset(open_services)
+        self._on_refused = on_refused
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
@@ -53,6 +62,9 @@ class BearerTokenInterceptor(_Interceptor):
         problem = self.problem(handler_call_details.invocation_metadata)
         if problem is None:
             return handler
+        if self._on_refused is not None:
+            method = handler_call_details.method.rpartition("/")[2]
+            self._on_refused(method if handler is not None else "unknown")
         return _refusing(handler, problem)
 
     def problem(self, metadata: Any) -> str | None:

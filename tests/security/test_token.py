@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.security.pki import (
     CALL_TIMEOUT,
@@ -108,3 +110,20 @@ def test_the_token_is_kept_out_of_the_settings_repr() -> None:
 def test_a_token_given_twice_is_refused() -> None:
     with pytest.raises(ValueError, match="give the bearer token once"):
         Settings(auth_token=TOKEN, auth_token_file=Path("/run/secrets/token"))
+
+
+def test_refused_calls_are_counted_as_unauthenticated(token_server: Any) -> None:
+    def refused() -> float:
+        url = f"http://127.0.0.1:{token_server.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=CALL_TIMEOUT) as response:
+            text = response.read().decode()
+        labels = {"method": "ListModels", "model": "unknown", "code": "UNAUTHENTICATED"}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "vaeserve_requests_total" and sample.labels == labels:
+                    return float(sample.value)
+        return 0.0
+
+    before = refused()
+    refusal(token_server.address, None)
+    assert refused() == before + 1
