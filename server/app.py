@@ -196,7 +196,8 @@ async def create_server(
             grpc_server,
         )
     port = _bind(grpc_server, settings, credentials)
-    log.info("gRPC listening on %s:%d (%s)", settings.host, port, _security_summary(settings))
+    summary = _security_summary(settings, secure=credentials is not None)
+    log.info("gRPC listening on %s:%d (%s)", settings.host, port, summary)
     if token is not None and credentials is None:
         log.warning("the bearer token travels in plaintext: anyone on the path can read it")
     return VaeServer(settings, grpc_server, service, health, executor), port
@@ -243,14 +244,12 @@ def _bind(server: grpc.aio.Server, settings: Settings, creds: grpc.ServerCredent
     return port
 
 
-def _security_summary(settings: Settings) -> str:
+def _security_summary(settings: Settings, *, secure: bool) -> str:
     """One phrase for the start-up log: what a caller must bring."""
     if settings.tls_client_ca_file is not None:
         transport = "mutual TLS"
-    elif settings.tls_cert_file is not None:
-        transport = "TLS"
     else:
-        transport = "plaintext"
+        transport = "TLS" if secure else "plaintext"
     token = settings.auth_token is not None or settings.auth_token_file is not None
     return ", ".join(
         [

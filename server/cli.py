@@ -127,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         return serve(settings)
-    except SecurityConfigError as error:
+    except (SecurityConfigError, OSError) as error:
+        # Start-up problems an operator fixes (a file, a port): one line, no traceback.
         raise SystemExit(f"vaeserve serve: {error}") from error
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ from vaeserve.server.settings import Settings
 def serve(*flags: str) -> subprocess.CompletedProcess[str]:
     """`vaeserve serve` on an ephemeral port with ``flags``, expected to stop at once."""
     command = [sys.executable, "-m", "vaeserve", "serve", "--host", "127.0.0.1", "--port", "0"]
-    command += ["--metrics-port", "-1", *flags]
+    command += ["--metrics-port", "-1", *flags]  # a later --port wins
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -105,3 +106,13 @@ def test_a_key_grpc_refuses_at_bind_is_reported_as_a_tls_problem(
     credentials = grpc.ssl_server_credentials([(pki.client.key, pki.server.cert)])
     with pytest.raises(OSError, match="grpc refused the certificate or key"):
         asyncio.run(create_server(server_settings(metrics_port=-1), credentials=credentials))
+
+
+def test_a_port_in_use_stops_the_server_with_one_line() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        result = serve("--port", str(holder.getsockname()[1]))
+    assert result.returncode != 0
+    assert "cannot listen on 127.0.0.1:" in result.stderr
+    assert "Traceback" not in result.stderr
