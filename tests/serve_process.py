@@ -21,6 +21,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 READY_SERVICE = "vaeserve.v1.VaeService"
+EMBEDDED_MODELS = Path(__file__).resolve().parents[1] / "models"  # the repository's own
 START_TIMEOUT_S = 120.0  # four embedded models load and warm up slowly on a busy machine
 
 

@@ -6,6 +6,5 @@ import sys
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
-EMBEDDED_MODELS = TESTS.parent / "models"
 
 sys.path.insert(0, str(TESTS / "load"))

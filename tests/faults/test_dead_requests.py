@@ -16,9 +16,8 @@ import urllib.request
 
 import grpc
 import numpy as np
-from conftest import EMBEDDED_MODELS  # type: ignore[import-not-found]
 from open_loop import drive  # type: ignore[import-not-found]
-from serve_process import metric_sum  # type: ignore[import-not-found]
+from serve_process import EMBEDDED_MODELS, metric_sum  # type: ignore[import-not-found]
 from tensor_messages import tensor  # type: ignore[import-not-found]
 
 from vaeserve.v1 import vae_service_pb2 as pb

@@ -21,10 +21,9 @@ import time
 from typing import Any
 
 import grpc
-from conftest import EMBEDDED_MODELS  # type: ignore[import-not-found]
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from open_loop import OpenLoopResult, drive  # type: ignore[import-not-found]
-from serve_process import READY_SERVICE, ServeProcess  # type: ignore[import-not-found]
+from serve_process import EMBEDDED_MODELS, READY_SERVICE, ServeProcess  # type: ignore[import-not-found]
 
 GRACE_S = 10.0
 RATE = 200.0  # 64-image conv decodes per second: about twice what 2 CPU cores sustain

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serve_process import ServeProcess  # type: ignore[import-not-found]
+from serve_process import EMBEDDED_MODELS, ServeProcess  # type: ignore[import-not-found]
 
 HERE = Path(__file__).resolve().parent
-EMBEDDED_MODELS = HERE.parents[1] / "models"
 # Items a model graph may queue: one full batch of the default size. The overload test
 # shows that this keeps admitted latency near one batch time; server/README.md says so.
 SMALL_QUEUE_ITEMS = 256
