@@ -27,7 +27,7 @@ from serve_process import EMBEDDED_MODELS, READY_SERVICE, ServeProcess  # type: 
 
 GRACE_S = 10.0
 RATE = 200.0  # 64-image conv decodes per second: about twice what 2 CPU cores sustain
-LOAD_S = 5.0
+LOAD_S = 4.0
 STOP_AT_S = 2.0
 REFUSED = {"UNAVAILABLE", "RESOURCE_EXHAUSTED"}
 NOT_ADMITTED_BY_CORE = "CANCELLED"

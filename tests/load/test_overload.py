@@ -41,11 +41,11 @@ def test_four_times_capacity_is_refused_with_resource_exhausted_and_nothing_else
     small_queue_server,
 ) -> None:
     capacity = sustained(
-        small_queue_server.address, model=MODEL, items=ITEMS, concurrency=4, duration_s=3.0
+        small_queue_server.address, model=MODEL, items=ITEMS, concurrency=4, duration_s=2.0
     )
     rate = OVERLOAD * max(capacity.requests_per_s, 5.0)
-    warm = offer(small_queue_server, rate, 2.0)
-    loaded = offer(small_queue_server, rate, 5.0)
+    warm = offer(small_queue_server, rate, 1.5)
+    loaded = offer(small_queue_server, rate, 4.0)
     with grpc.insecure_channel(small_queue_server.address) as channel:
         after = health_status(channel)
     warm_rss = warm.samples[-1].rss_mib
