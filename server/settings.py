@@ -84,6 +84,13 @@ class Settings:
             problems.append("max_queue_size must be at least 1")
         if self.max_items_per_request < 1:
             problems.append("max_items_per_request must be at least 1")
+        if self.max_queue_size < self.max_items_per_request:
+            # Such a request would be refused with RESOURCE_EXHAUSTED, which clients retry,
+            # every time: a retry storm that can never succeed.
+            problems.append(
+                "max_queue_size must be at least max_items_per_request "
+                "(a bigger request could never be queued)"
+            )
         if self.execution_provider not in EXECUTION_PROVIDERS:
             problems.append(f"execution_provider must be one of {EXECUTION_PROVIDERS}")
         if self.intra_op_threads < 0 or self.inference_threads < 0:

@@ -25,6 +25,10 @@ sys.path.insert(0, str(HERE))
 @pytest.fixture(scope="module")
 def small_queue_server() -> Iterator[ServeProcess]:
     """`vaeserve serve` on the embedded models with a queue of SMALL_QUEUE_ITEMS per graph."""
-    flags = ("--max-queue-size", str(SMALL_QUEUE_ITEMS), "--intra-op-threads", "2")
+    flags = (
+        *("--max-queue-size", str(SMALL_QUEUE_ITEMS)),
+        *("--max-items-per-request", str(SMALL_QUEUE_ITEMS)),
+        *("--intra-op-threads", "2"),
+    )
     with ServeProcess(EMBEDDED_MODELS, *flags) as server:
         yield server.start()

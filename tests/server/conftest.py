@@ -15,12 +15,12 @@ from vaeserve.manifest import ImageShape, read_manifest, write_manifest
 from vaeserve.v1 import vae_service_pb2_grpc
 
 LIMITED_ITEMS = 8
-LIMITED_QUEUE = 4
+LIMITED_QUEUE = 8
 
 
 @pytest.fixture(scope="module")
 def limited_stub(server_settings, start_server) -> Iterator[vae_service_pb2_grpc.VaeServiceStub]:
-    """A stub on a server that takes at most 8 items per request and queues at most 4."""
+    """A stub on a server that takes at most 8 items per request and queues at most 8."""
     settings = server_settings(
         max_items_per_request=LIMITED_ITEMS, max_queue_size=LIMITED_QUEUE, max_png_bytes=4096
     )

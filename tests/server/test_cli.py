@@ -51,6 +51,12 @@ def test_an_impossible_setting_is_refused() -> None:
         Settings(max_batch_size=0)
 
 
+def test_a_queue_smaller_than_one_request_is_refused() -> None:
+    """Such a request would get RESOURCE_EXHAUSTED, which clients retry, forever."""
+    with pytest.raises(ValueError, match="max_queue_size must be at least max_items_per_request"):
+        Settings(max_queue_size=8, max_items_per_request=9)
+
+
 def test_the_log_level_variable_applies_without_a_flag() -> None:
     assert settings_from([], {"VAESERVE_LOG_LEVEL": "debug"}).log_level == "DEBUG"
 

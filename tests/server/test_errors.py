@@ -152,12 +152,6 @@ def test_sample_count_past_the_limit_is_invalid(limited_stub) -> None:
     assert "split it" in message
 
 
-def test_more_items_than_the_queue_holds_are_refused_at_once(limited_stub) -> None:
-    code, message = status_of(limited_stub.Decode, decode(tensor(random_latents(6))))
-    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "takes at most 4" in message
-
-
 def test_a_message_past_the_size_limit_is_exhausted(limited_stub) -> None:
     huge = pb.Tensor(shape=[8, 2], data=b"\0" * (8 << 20))
     code, _ = status_of(limited_stub.Decode, decode(huge))
