@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from vaeserve.server.errors import InvalidArgumentError
 from vaeserve.v1 import vae_service_pb2 as pb
@@ -106,15 +106,16 @@ def _decode_png(
         raise InvalidArgumentError(
             f"{what} is {width}x{height}; this model takes {size[0]}x{size[1]} images"
         )
+    # Pillow reports a malformed file with many exception types (OSError, ValueError,
+    # SyntaxError for a bad chunk or checksum, EOFError, struct.error, ...). The header has
+    # passed the size checks above, so any failure from here on is the file's fault.
     try:
-        image = Image.open(io.BytesIO(data), formats=["PNG"])
-    except (OSError, ValueError) as error:
-        raise InvalidArgumentError(f"{what} is not a readable PNG file: {error}") from error
-    with image:
-        try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
             pixels = np.asarray(image.convert(_MODES[channels]), dtype=np.uint8)
-        except (OSError, ValueError) as error:
-            raise InvalidArgumentError(f"{what} is a damaged PNG file: {error}") from error
+    except UnidentifiedImageError as error:  # its text names a BytesIO object: no help
+        raise InvalidArgumentError(f"{what} is not a readable PNG file") from error
+    except Exception as error:
+        raise InvalidArgumentError(f"{what} is not a readable PNG file: {error}") from error
     return pixels.reshape(size[1], size[0], channels)
 
 
