@@ -30,6 +30,7 @@ from vaeserve.server.runtime import FAILED, READY, ModelTable
 from vaeserve.server.service import VaeService
 from vaeserve.server.sessions import choose_providers, cpu_limit
 from vaeserve.server.settings import Settings
+from vaeserve.server.wire import MalformedRequestInterceptor
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,8 @@ async def create_server(
     health = Health()
     await health.starting(table.versions)
     grpc_server = grpc.aio.server(
-        interceptors=list(interceptors), options=_channel_options(settings, limits)
+        interceptors=[*interceptors, MalformedRequestInterceptor()],
+        options=_channel_options(settings, limits),
     )
     pb_grpc.add_VaeServiceServicer_to_server(service, grpc_server)  # type: ignore[no-untyped-call]
     from grpc_health.v1 import health_pb2, health_pb2_grpc
