@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from vaeserve.server.errors import InvalidArgumentError
+from vaeserve.server.errors import InvalidArgumentError, shown
 from vaeserve.v1 import vae_service_pb2 as pb
 
 FLOAT32_LE = np.dtype("<f4")
@@ -30,7 +30,7 @@ def tensor_to_array(
     shape = tuple(tensor.shape)
     if len(shape) != 1 + len(item_shape) or shape[1:] != item_shape:
         expected = ", ".join(["N", *map(str, item_shape)])
-        raise InvalidArgumentError(f"{what} must have shape [{expected}], got {list(shape)}")
+        raise InvalidArgumentError(f"{what} must have shape [{expected}], got {shown(list(shape))}")
     count = shape[0]
     if count < 1:
         raise InvalidArgumentError(f"{what} must hold at least one item, got N={count}")
