@@ -127,9 +127,15 @@ def png_dimensions(data: bytes, what: str) -> tuple[int, int]:
 
 
 def encode_pngs(images: np.ndarray) -> list[bytes]:
-    """One 8-bit PNG per image of a float32 [N, C, H, W] batch in [0, 1]."""
+    """One 8-bit PNG per image of a float32 [N, C, H, W] batch in [0, 1].
+
+    A decoder fed finite but absurd latents (say 1e38) can overflow to NaN; such a pixel
+    has no level to round to and is written black (+Inf white, -Inf black), rather than
+    cast to whatever the platform makes of NaN (numpy warns, the byte is undefined).
+    """
     channels = images.shape[1]
-    pixels = np.clip(images * 255.0 + 0.5, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    levels = np.nan_to_num(images, nan=0.0, posinf=1.0, neginf=0.0) * 255.0 + 0.5
+    pixels = np.clip(levels, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
     files = []
     for item in pixels:
         buffer = io.BytesIO()

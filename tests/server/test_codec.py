@@ -61,6 +61,14 @@ def test_a_truncated_png_is_invalid() -> None:
         )
 
 
+def test_nan_pixels_are_written_black_without_a_warning() -> None:
+    images = np.array([[[[np.nan, np.inf], [-np.inf, 0.5]]]], np.float32)
+    back = codec.decode_pngs(
+        codec.encode_pngs(images), (1, 2, 2), max_items=1, max_png_bytes=1 << 16, max_pixels=4
+    )
+    np.testing.assert_array_equal(back * 255, [[[[0, 255], [0, 128]]]])
+
+
 def png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
