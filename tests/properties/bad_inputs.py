@@ -200,6 +200,24 @@ def damaged_pngs(draw: st.DrawFn, image_shape: tuple[int, int, int]) -> bytes:
 
 
 @st.composite
+def broken_chunk_pngs(draw: st.DrawFn, image_shape: tuple[int, int, int]) -> bytes:
+    """Pixel data split over two chunks, the second one's type damaged: Pillow finds out
+    mid-image and raises SyntaxError, not OSError."""
+    channels, height, width = image_shape
+    pixels = zlib.compress(bytes((1 + width * channels) * height))
+    cut = draw(st.integers(1, len(pixels) - 1))
+    kind = draw(st.binary(min_size=4, max_size=4).filter(lambda k: k != b"IDAT"))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0 if channels == 1 else 2, 0, 0, 0)
+    return (
+        PNG_SIGNATURE
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", pixels[:cut])
+        + png_chunk(kind, pixels[cut:])
+        + png_chunk(b"IEND", b"")
+    )
+
+
+@st.composite
 def wrong_size_pngs(draw: st.DrawFn, image_shape: tuple[int, int, int]) -> bytes:
     channels, height, width = image_shape
     size = st.tuples(st.integers(1, 64), st.integers(1, 64)).filter(lambda s: s != (height, width))
@@ -220,11 +238,12 @@ def bad_pngs(image_shape: tuple[int, int, int]) -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.binary(max_size=256),
         st.binary(max_size=256).map(lambda tail: PNG_SIGNATURE + tail),
-        damaged_pngs(image_shape).filter(lambda data: not _decodes(data, image_shape)),
+        damaged_pngs(image_shape),
+        broken_chunk_pngs(image_shape),
         wrong_size_pngs(image_shape),
         huge_declared_pngs(),
         oversized_pngs(image_shape),
-    )
+    ).filter(lambda data: not _acceptable(data, image_shape))
 
 
 def colour_mode_pngs(image_shape: tuple[int, int, int]) -> st.SearchStrategy[bytes]:
@@ -233,12 +252,19 @@ def colour_mode_pngs(image_shape: tuple[int, int, int]) -> st.SearchStrategy[byt
     return st.builds(good_png, st.just(image_shape), modes, st.integers(0, 7))
 
 
-def _decodes(data: bytes, image_shape: tuple[int, int, int]) -> bool:
-    """Whether a flipped byte left a file Pillow still reads (an unchecked ancillary byte)."""
+def _acceptable(data: bytes, image_shape: tuple[int, int, int]) -> bool:
+    """Whether a damaged file is still one the server should take: within the byte limit,
+    the model's size, and readable (a flipped byte in an unchecked place, a cut after the
+    last pixel, or the shrinker splicing a good file together)."""
+    size = (image_shape[2], image_shape[1])
+    if len(data) > MAX_PNG_BYTES or data[:8] != PNG_SIGNATURE or data[12:16] != b"IHDR":
+        return False
+    if (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")) != size:
+        return False
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
             image.load()
-            return bool(image.size == (image_shape[2], image_shape[1]))
+            return True
     except Exception:
         return False
 
