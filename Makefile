@@ -31,13 +31,18 @@ serve: $(VENV)/.serve-installed
 	$(BIN)/vaeserve serve
 
 # promtool (Debian's prometheus package) checks metrics and alerting rules in the tests;
+# Debian's dataset-fashion-mnist is the data the shipped-data loader test reads;
 # kubectl renders the kustomize overlays (it ships with this project's machines).
 system-tools:
 	@command -v kubectl >/dev/null || { echo "make test needs kubectl (https://kubernetes.io/docs/tasks/tools/)" >&2; exit 1; }
-	@command -v promtool >/dev/null || { \
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	[ -d /usr/share/datasets/fashion-mnist ] || missing="$$missing dataset-fashion-mnist"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
-	  else echo "make test needs promtool: sudo apt-get install prometheus" >&2; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "make test needs:$$missing (sudo apt-get install$$missing)" >&2; exit 1; fi; \
+	fi
 
 node-deps:
 	@if [ -f clients/node/package-lock.json ]; then (cd clients/node && npm ci --no-audit --no-fund --silent); fi

@@ -3,8 +3,9 @@
 :func:`create_server` returns a :class:`VaeServer` and the port it bound (ask for port 0
 and dial what comes back). ``await server.start()`` listens at once, health saying
 NOT_SERVING; ``await server.load_models()`` opens, warms up and announces each model.
-``vaeserve serve`` and the tests' fixtures do both. ``interceptors`` and ``credentials``
-are where authentication and TLS plug in.
+``vaeserve serve`` and the tests' fixtures do both. TLS, mutual TLS and the bearer token
+come from the settings (:mod:`vaeserve.server.security`, :mod:`vaeserve.server.auth`);
+``interceptors`` and ``credentials`` let a caller add or replace them.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ import grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry, start_http_server
 
+from vaeserve.server.auth import BearerTokenInterceptor
 from vaeserve.server.health import SERVICE_NAME, Health
 from vaeserve.server.loader import Loader
 from vaeserve.server.metrics import Metrics
 from vaeserve.server.repository import VersionEntry, scan_repository
 from vaeserve.server.runtime import FAILED, READY, ModelTable
+from vaeserve.server.security import read_tls_files, read_token, server_credentials
 from vaeserve.server.service import VaeService
 from vaeserve.server.sessions import choose_providers, cpu_limit
 from vaeserve.server.settings import Settings
@@ -157,11 +160,21 @@ async def create_server(
     interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
     credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[VaeServer, int]:
-    """Scan the repository, build the servicers and bind; call ``start`` on the result."""
+    """Scan the repository, build the servicers and bind; call ``start`` on the result.
+
+    Raises :class:`~vaeserve.server.security.SecurityConfigError` before any other work
+    when a TLS file or the token cannot be used.
+    """
+    tls = read_tls_files(settings)
+    token = read_token(settings)
+    if credentials is None and tls is not None:
+        credentials = server_credentials(tls)
     entries = scan_repository(settings.model_repository)
     limits = message_limits(settings, entries)
     table = ModelTable.from_entries(entries)
     metrics = Metrics(registry if registry is not None else CollectorRegistry())
+    if token is not None:  # outermost: nothing else runs for a caller without the token
+        interceptors = [_token_check(token, metrics), *interceptors]
     workers = settings.inference_threads or max(2, cpu_limit() // 2)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vaeserve-inference")
     service = VaeService(table, settings, metrics, executor, limits.receive)
@@ -175,17 +188,31 @@ async def create_server(
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, grpc_server)
-    reflection.enable_server_reflection(
-        (
-            SERVICE_NAME,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ),
-        grpc_server,
-    )
+    if settings.reflection:
+        reflection.enable_server_reflection(
+            (
+                SERVICE_NAME,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            grpc_server,
+        )
     port = _bind(grpc_server, settings, credentials)
-    log.info("gRPC listening on %s:%d", settings.host, port)
+    summary = _security_summary(settings, secure=credentials is not None)
+    log.info("gRPC listening on %s:%d (%s)", settings.host, port, summary)
+    if token is not None and credentials is None:
+        log.warning("the bearer token travels in plaintext: anyone on the path can read it")
     return VaeServer(settings, grpc_server, service, health, executor), port
+
+
+def _token_check(token: str, metrics: Metrics) -> BearerTokenInterceptor:
+    """The token interceptor, counting its refusals in ``vaeserve_requests_total`` (the
+    request is never parsed, so the model is ``unknown``)."""
+
+    def count(method: str) -> None:
+        metrics.requests.labels(method, "unknown", grpc.StatusCode.UNAUTHENTICATED.name).inc()
+
+    return BearerTokenInterceptor(token, on_refused=count)
 
 
 def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[str, int]]:
@@ -208,7 +235,28 @@ def _bind(server: grpc.aio.Server, settings: Settings, creds: grpc.ServerCredent
         else:
             port = server.add_secure_port(address, creds)
     except RuntimeError as error:
+        if creds is not None:  # grpc reports a certificate it cannot use as a bind failure
+            raise OSError(
+                f"cannot listen on {address} with TLS: grpc refused the certificate or key "
+                f"(are both PEM, and does the key belong to the certificate?): {error}"
+            ) from error
         raise OSError(f"cannot listen on {address}: {error}") from error
     if port == 0:
         raise OSError(f"cannot listen on {address}: the port is in use or the address is wrong")
     return port
+
+
+def _security_summary(settings: Settings, *, secure: bool) -> str:
+    """One phrase for the start-up log: what a caller must bring."""
+    if settings.tls_client_ca_file is not None:
+        transport = "mutual TLS"
+    else:
+        transport = "TLS" if secure else "plaintext"
+    token = settings.auth_token is not None or settings.auth_token_file is not None
+    return ", ".join(
+        [
+            transport,
+            "bearer token required" if token else "no token",
+            "reflection on" if settings.reflection else "reflection off",
+        ]
+    )

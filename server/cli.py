@@ -35,6 +35,16 @@ FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "--inference-threads": (int, "inference thread-pool workers (default: CPUs/2, at least 2)"),
     "--max-connection-age-s": (float, "close connections after this long, s (0: never)"),
     "--grace-period-s": (float, "on SIGTERM, time in-flight requests get, s (default 10)"),
+    "--tls-cert-file": (Path, "PEM certificate chain; with --tls-key-file turns TLS on"),
+    "--tls-key-file": (Path, "PEM private key (unencrypted) of --tls-cert-file"),
+    "--tls-client-ca-file": (Path, "PEM CA(s): require client certificates (mutual TLS)"),
+    "--auth-token-file": (Path, "file holding the bearer token every call but health needs"),
+}
+# The token itself has a variable and no flag: a flag's value shows in `ps` to every user.
+TOKEN_VARIABLE = ENV_PREFIX + "AUTH_TOKEN"
+BOOLEAN_FLAGS = {
+    "--batching": "gather concurrent requests into batches (default on)",
+    "--reflection": "serve gRPC reflection, behind the token if one is set (default on)",
 }
 
 
@@ -44,16 +54,18 @@ def add_parser(subparsers: Any) -> None:
         help="serve a model repository over gRPC",
         description="Serve the VAEs of a model repository over gRPC (vaeserve.v1.VaeService, "
         "health, reflection) with Prometheus metrics on their own port. Every flag can also "
-        "be set by its VAESERVE_* environment variable, e.g. VAESERVE_PORT.",
+        "be set by its VAESERVE_* environment variable, e.g. VAESERVE_PORT. The bearer token "
+        f"itself can only come from the environment [{TOKEN_VARIABLE}].",
     )
     for flag, (kind, text) in FLAGS.items():
         parser.add_argument(flag, type=kind, default=None, help=f"{text} [{env_name(flag)}]")
-    parser.add_argument(
-        "--batching",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="gather concurrent requests into batches (default on) [VAESERVE_BATCHING]",
-    )
+    for flag, text in BOOLEAN_FLAGS.items():
+        parser.add_argument(
+            flag,
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=f"{text} [{env_name(flag)}]",
+        )
     parser.add_argument(
         "--log-level",
         dest="serve_log_level",
@@ -71,7 +83,8 @@ def env_name(flag: str) -> str:
 def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     """Flags first, then ``VAESERVE_*`` variables, then the defaults of :class:`Settings`."""
     values: dict[str, Any] = {}
-    kinds: dict[str, Callable[[str], Any]] = {"--batching": _boolean, "--log-level": str.upper}
+    kinds: dict[str, Callable[[str], Any]] = {flag: _boolean for flag in BOOLEAN_FLAGS}
+    kinds["--log-level"] = str.upper
     kinds.update({flag: kind for flag, (kind, _) in FLAGS.items()})
     given = dict(vars(args), log_level=getattr(args, "serve_log_level", None))
     for flag, kind in kinds.items():
@@ -83,6 +96,8 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
             values[field] = value
     # `vaeserve --log-level X serve` (the top-level flag) counts when neither twin is set.
     values.setdefault("log_level", getattr(args, "log_level", "INFO"))
+    if TOKEN_VARIABLE in environ:
+        values["auth_token"] = environ[TOKEN_VARIABLE]
     return Settings(**values)
 
 
@@ -108,8 +123,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise SystemExit(f"vaeserve serve: {error}") from error
     from vaeserve.server.main import serve
+    from vaeserve.server.security import SecurityConfigError
 
-    return serve(settings)
+    try:
+        return serve(settings)
+    except (SecurityConfigError, OSError) as error:
+        # Start-up problems an operator fixes (a file, a port): one line, no traceback.
+        raise SystemExit(f"vaeserve serve: {error}") from error
 
 
 __all__ = ["add_parser", "build_settings", "run"]

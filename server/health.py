@@ -9,6 +9,7 @@ else, so every status is set explicitly before the server starts.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from grpc_health.v1 import health, health_pb2
 
@@ -19,10 +20,49 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
+class _EndingHealthServicer(health.aio.HealthServicer):  # type: ignore[name-defined,misc]
+    """The stock servicer, except that a Watch stream ends once it has sent NOT_SERVING on drain.
+
+    The stock Watch never returns, so ``server.stop(grace)`` waits the whole grace period for
+    every open stream (client-side health checking keeps one per channel). Ending the stream
+    with OK right after the final NOT_SERVING tells the watcher all it needs and lets the
+    process exit as soon as the real requests are done.
+    """
+
+    async def Watch(self, request: health_pb2.HealthCheckRequest, context: Any) -> None:
+        name = request.service
+        condition = self._server_watchers[name]
+        self._watcher_count_by_service[name] += 1
+        last_status = None
+        try:
+            async with condition:
+                while True:
+                    status = self._server_status.get(
+                        name, health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+                    )
+                    if status != last_status:
+                        await context.write(health_pb2.HealthCheckResponse(status=status))
+                        last_status = status
+                    if self._gracefully_shutting_down:
+                        return
+                    await condition.wait()
+        finally:
+            self._watcher_count_by_service[name] -= 1
+            if self._watcher_count_by_service[name] == 0:
+                del self._server_watchers[name]
+                del self._watcher_count_by_service[name]
+
+    async def enter_graceful_shutdown(self) -> None:
+        await super().enter_graceful_shutdown()
+        # Watchers of names never set (SERVICE_UNKNOWN) are not woken by the stock method.
+        for condition in list(self._server_watchers.values()):
+            async with condition:
+                condition.notify_all()
+
+
 class Health:
     def __init__(self) -> None:
-        # grpc_health ships no type information for its asyncio servicer.
-        self.servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self.servicer = _EndingHealthServicer()
 
     async def starting(self, model_names: Iterable[str]) -> None:
         await self.servicer.set("", SERVING)

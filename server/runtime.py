@@ -14,6 +14,7 @@ import numpy as np
 from vaeserve.manifest import Manifest
 from vaeserve.server.batcher import Batcher, Unbatched, Wanted
 from vaeserve.server.errors import InvalidArgumentError, NotFoundError, UnavailableError, shown
+from vaeserve.server.redact import without_paths
 from vaeserve.server.repository import VersionEntry
 from vaeserve.server.sessions import GraphSession
 
@@ -64,6 +65,11 @@ class VersionState:
     reason: str = ""
     model: ServedModel | None = None
 
+    @property
+    def public_reason(self) -> str:
+        """``reason`` as clients may see it: no filesystem paths (the log has them)."""
+        return without_paths(self.reason, self.entry.path.parent.parent)
+
 
 @dataclass
 class ModelTable:
@@ -92,7 +98,7 @@ class ModelTable:
         if ready:
             return max(ready)
         if all(s.state == FAILED for s in states.values()):
-            why = "; ".join(f"version {v}: {s.reason}" for v, s in sorted(states.items()))
+            why = "; ".join(f"version {v}: {s.public_reason}" for v, s in sorted(states.items()))
             raise NotFoundError(f"model {name!r} has no version that passed its checks ({why})")
         raise UnavailableError(f"model {name!r} has no version ready to serve yet")
 
@@ -110,7 +116,9 @@ class ModelTable:
         if state is None:
             raise NotFoundError(f"model {name!r} has no version {version}; it has {sorted(states)}")
         if state.state == FAILED:
-            raise NotFoundError(f"model {name!r} version {version} was refused: {state.reason}")
+            raise NotFoundError(
+                f"model {name!r} version {version} was refused: {state.public_reason}"
+            )
         if state.model is None:
             raise UnavailableError(f"model {name!r} version {version} is still loading")
         return state.model

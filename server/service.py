@@ -174,7 +174,7 @@ class VaeService(pb_grpc.VaeServiceServicer):
                     name=s.entry.name,
                     version=s.entry.version,
                     state=_STATES[s.state],
-                    reason=s.reason,
+                    reason=s.public_reason,
                 )
                 for s in self.table.all_states()
             ]

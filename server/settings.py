@@ -61,6 +61,18 @@ class Settings:
     """On SIGTERM, how long in-flight requests get to finish."""
     log_level: str = "INFO"
     """Logging level of the server process."""
+    reflection: bool = True
+    """Serve gRPC server reflection (behind the bearer token when one is set)."""
+    tls_cert_file: Path | None = None
+    """PEM certificate chain of the server; with ``tls_key_file`` it turns TLS on."""
+    tls_key_file: Path | None = None
+    """PEM private key (unencrypted) of ``tls_cert_file``."""
+    tls_client_ca_file: Path | None = None
+    """PEM CA certificates; when set, clients must present a certificate they signed."""
+    auth_token_file: Path | None = None
+    """File holding the bearer token every call but health must carry."""
+    auth_token: str | None = dataclasses.field(default=None, repr=False)
+    """The bearer token itself (from ``VAESERVE_AUTH_TOKEN``); kept out of ``repr``."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -80,5 +92,20 @@ class Settings:
             problems.append(f"log_level must be one of {LOG_LEVELS}")
         if self.grace_period_s < 0 or self.max_connection_age_s < 0:
             problems.append("durations must not be negative")
+        problems.extend(_security_problems(self))
         if problems:
             raise ValueError("; ".join(problems))
+
+
+def _security_problems(settings: Settings) -> list[str]:
+    """Combinations of the TLS and token knobs that cannot mean what the operator wants."""
+    problems = []
+    if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
+        problems.append("tls_cert_file and tls_key_file go together: give both or neither")
+    if settings.tls_client_ca_file is not None and settings.tls_cert_file is None:
+        problems.append("tls_client_ca_file (mutual TLS) needs tls_cert_file and tls_key_file")
+    if settings.auth_token is not None and settings.auth_token_file is not None:
+        problems.append("give the bearer token once: auth_token_file or VAESERVE_AUTH_TOKEN")
+    if settings.auth_token is not None and not settings.auth_token.strip():
+        problems.append("the bearer token (VAESERVE_AUTH_TOKEN) is empty")
+    return problems

@@ -65,3 +65,23 @@ def test_watch_streams_the_move_to_serving(server_settings, start_server) -> Non
         second = next(stream).status
         stream.cancel()
     assert (first, second) == (NOT_SERVING, SERVING)
+
+
+def test_watch_ends_after_telling_a_draining_server_is_not_serving(
+    server_settings, start_server
+) -> None:
+    """An open Watch must not hold shutdown for the whole grace period."""
+    with (
+        start_server(server_settings()) as running,
+        grpc.insecure_channel(running.address) as channel,
+    ):
+        stub = health_pb2_grpc.HealthStub(channel)
+        known = stub.Watch(health_pb2.HealthCheckRequest(service="tiny-grey"), timeout=10)
+        unknown = stub.Watch(health_pb2.HealthCheckRequest(service="no-such-model"), timeout=10)
+        first = (next(known).status, next(unknown).status)
+        running.call(running.server.health.draining())
+        known_rest = [reply.status for reply in known]
+        unknown_rest = [reply.status for reply in unknown]
+    assert first == (SERVING, health_pb2.HealthCheckResponse.SERVICE_UNKNOWN)
+    assert known_rest == [NOT_SERVING]
+    assert unknown_rest == []
