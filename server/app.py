@@ -181,7 +181,7 @@ async def create_server(
     health = Health()
     await health.starting(table.versions)
     grpc_server = grpc.aio.server(
-        interceptors=[*interceptors, MalformedRequestInterceptor()],
+        interceptors=[*interceptors, _malformed_check(metrics)],
         options=_channel_options(settings, limits),
     )
     pb_grpc.add_VaeServiceServicer_to_server(service, grpc_server)  # type: ignore[no-untyped-call]
@@ -213,6 +213,15 @@ def _token_check(token: str, metrics: Metrics) -> BearerTokenInterceptor:
         metrics.requests.labels(method, "unknown", grpc.StatusCode.UNAUTHENTICATED.name).inc()
 
     return BearerTokenInterceptor(token, on_refused=count)
+
+
+def _malformed_check(metrics: Metrics) -> MalformedRequestInterceptor:
+    """Unparseable requests are INVALID_ARGUMENT, counted with the model ``unknown``."""
+
+    def count(method: str) -> None:
+        metrics.requests.labels(method, "unknown", grpc.StatusCode.INVALID_ARGUMENT.name).inc()
+
+    return MalformedRequestInterceptor(on_refused=count)
 
 
 def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[str, int]]:

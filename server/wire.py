@@ -13,6 +13,7 @@ servicer sees it. Handlers with request streams (reflection) pass through unchan
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ class Malformed:
 class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Answers unparseable unary requests with INVALID_ARGUMENT on every service it serves."""
 
+    def __init__(self, *, on_refused: Callable[[str], None] | None = None) -> None:
+        """``on_refused`` hears the method name (``Encode``) of each request refused here."""
+        self._on_refused = on_refused
+
     async def intercept_service(
         self,
         continuation: Continuation,
@@ -44,23 +49,29 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[t
         handler = await continuation(handler_call_details)
         if handler is None or handler.request_streaming or handler.request_deserializer is None:
             return handler
-        return guard(handler, handler_call_details.method)
+        method = handler_call_details.method
+        return guard(handler, method, functools.partial(self._refused, method.rpartition("/")[2]))
+
+    def _refused(self, method: str) -> None:
+        if self._on_refused is not None:
+            self._on_refused(method)
 
 
-def guard(handler: Handler, method: str) -> Handler:
-    """A copy of a unary-request handler that refuses unparseable requests with a clear status."""
+def guard(handler: Handler, method: str, refused: Callable[[], None]) -> Handler:
+    """A copy of a unary-request handler that refuses unparseable requests with a clear status
+    (calling ``refused`` first)."""
     assert handler.request_deserializer is not None
     deserialize = tolerant(handler.request_deserializer, method)
     serialize = handler.response_serializer
     if handler.unary_unary is not None:
         return grpc.unary_unary_rpc_method_handler(
-            refusing(handler.unary_unary), deserialize, serialize
+            refusing(handler.unary_unary, refused), deserialize, serialize
         )
     streaming: Any = handler.unary_stream
     if inspect.isasyncgenfunction(streaming):
-        behaviour = refusing_stream(streaming)
+        behaviour = refusing_stream(streaming, refused)
     elif inspect.iscoroutinefunction(streaming):
-        behaviour = refusing(streaming)
+        behaviour = refusing(streaming, refused)
     else:  # a plain generator cannot await an abort; such a handler is left as it was
         return handler
     return grpc.unary_stream_rpc_method_handler(behaviour, deserialize, serialize)
@@ -80,18 +91,24 @@ def tolerant(deserialize: Deserializer, method: str) -> Deserializer:
     return parse
 
 
-def refusing(behaviour: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+def refusing(
+    behaviour: Callable[..., Awaitable[Any]], refused: Callable[[], None]
+) -> Callable[..., Awaitable[Any]]:
     async def answer(request: Any, context: Context) -> Any:
         if isinstance(request, Malformed):
+            refused()
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
         return await behaviour(request, context)
 
     return answer
 
 
-def refusing_stream(behaviour: Callable[..., AsyncIterator[Any]]) -> Callable[..., Any]:
+def refusing_stream(
+    behaviour: Callable[..., AsyncIterator[Any]], refused: Callable[[], None]
+) -> Callable[..., Any]:
     async def answer(request: Any, context: Context) -> AsyncIterator[Any]:
         if isinstance(request, Malformed):
+            refused()
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
         async for reply in behaviour(request, context):
             yield reply

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import urllib.request
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2
+from prometheus_client.parser import text_string_to_metric_families
 
 from vaeserve.v1 import vae_service_pb2 as pb
 
@@ -54,3 +57,21 @@ def test_a_parseable_request_passes_the_guard_untouched(channel, health_stub) ->
     assert {m.name for m in call(pb.ListModelsRequest(), timeout=30).models} >= {"tiny-grey"}
     reply = health_stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=30)
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def refusals_counted(metrics_port: int) -> float:
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        text = response.read().decode()
+    wanted = {"method": "Encode", "model": "unknown", "code": "INVALID_ARGUMENT"}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "vaeserve_requests_total" and wanted.items() <= sample.labels.items():
+                return float(sample.value)
+    return 0.0
+
+
+def test_a_refused_request_is_counted_with_the_model_unknown(running_server, channel) -> None:
+    before = refusals_counted(running_server.metrics_port)
+    raw_call(channel, ENCODE, NOT_A_MESSAGE)
+    assert refusals_counted(running_server.metrics_port) == before + 1
