@@ -33,6 +33,7 @@ from vaeserve.server.security import read_tls_files, read_token, server_credenti
 from vaeserve.server.service import VaeService
 from vaeserve.server.sessions import choose_providers, cpu_limit
 from vaeserve.server.settings import Settings
+from vaeserve.server.wire import MalformedRequestInterceptor
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,8 @@ async def create_server(
     health = Health()
     await health.starting(table.versions)
     grpc_server = grpc.aio.server(
-        interceptors=list(interceptors), options=_channel_options(settings, limits)
+        interceptors=[*interceptors, _malformed_check(metrics)],
+        options=_channel_options(settings, limits),
     )
     pb_grpc.add_VaeServiceServicer_to_server(service, grpc_server)  # type: ignore[no-untyped-call]
     from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -211,6 +213,15 @@ def _token_check(token: str, metrics: Metrics) -> BearerTokenInterceptor:
         metrics.requests.labels(method, "unknown", grpc.StatusCode.UNAUTHENTICATED.name).inc()
 
     return BearerTokenInterceptor(token, on_refused=count)
+
+
+def _malformed_check(metrics: Metrics) -> MalformedRequestInterceptor:
+    """Unparseable requests are INVALID_ARGUMENT, counted with the model ``unknown``."""
+
+    def count(method: str) -> None:
+        metrics.requests.labels(method, "unknown", grpc.StatusCode.INVALID_ARGUMENT.name).inc()
+
+    return MalformedRequestInterceptor(on_refused=count)
 
 
 def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[str, int]]:

@@ -13,9 +13,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-from vaeserve.server.errors import InvalidArgumentError
+from vaeserve.server.errors import InvalidArgumentError, shown
 from vaeserve.v1 import vae_service_pb2 as pb
 
 FLOAT32_LE = np.dtype("<f4")
@@ -30,7 +30,7 @@ def tensor_to_array(
     shape = tuple(tensor.shape)
     if len(shape) != 1 + len(item_shape) or shape[1:] != item_shape:
         expected = ", ".join(["N", *map(str, item_shape)])
-        raise InvalidArgumentError(f"{what} must have shape [{expected}], got {list(shape)}")
+        raise InvalidArgumentError(f"{what} must have shape [{expected}], got {shown(list(shape))}")
     count = shape[0]
     if count < 1:
         raise InvalidArgumentError(f"{what} must hold at least one item, got N={count}")
@@ -106,15 +106,16 @@ def _decode_png(
         raise InvalidArgumentError(
             f"{what} is {width}x{height}; this model takes {size[0]}x{size[1]} images"
         )
+    # Pillow reports a malformed file with many exception types (OSError, ValueError,
+    # SyntaxError for a bad chunk or checksum, EOFError, struct.error, ...). The header has
+    # passed the size checks above, so any failure from here on is the file's fault.
     try:
-        image = Image.open(io.BytesIO(data), formats=["PNG"])
-    except (OSError, ValueError) as error:
-        raise InvalidArgumentError(f"{what} is not a readable PNG file: {error}") from error
-    with image:
-        try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
             pixels = np.asarray(image.convert(_MODES[channels]), dtype=np.uint8)
-        except (OSError, ValueError) as error:
-            raise InvalidArgumentError(f"{what} is a damaged PNG file: {error}") from error
+    except UnidentifiedImageError as error:  # its text names a BytesIO object: no help
+        raise InvalidArgumentError(f"{what} is not a readable PNG file") from error
+    except Exception as error:
+        raise InvalidArgumentError(f"{what} is not a readable PNG file: {error}") from error
     return pixels.reshape(size[1], size[0], channels)
 
 
@@ -126,9 +127,15 @@ def png_dimensions(data: bytes, what: str) -> tuple[int, int]:
 
 
 def encode_pngs(images: np.ndarray) -> list[bytes]:
-    """One 8-bit PNG per image of a float32 [N, C, H, W] batch in [0, 1]."""
+    """One 8-bit PNG per image of a float32 [N, C, H, W] batch in [0, 1].
+
+    A decoder fed finite but absurd latents (say 1e38) can overflow to NaN; such a pixel
+    has no level to round to and is written black (+Inf white, -Inf black), rather than
+    cast to whatever the platform makes of NaN (numpy warns, the byte is undefined).
+    """
     channels = images.shape[1]
-    pixels = np.clip(images * 255.0 + 0.5, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    levels = np.nan_to_num(images, nan=0.0, posinf=1.0, neginf=0.0) * 255.0 + 0.5
+    pixels = np.clip(levels, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
     files = []
     for item in pixels:
         buffer = io.BytesIO()

@@ -23,6 +23,8 @@ from vaeserve.server.metrics import Metrics
 log = logging.getLogger(__name__)
 
 INTERNAL_MESSAGE = "internal server error; the server log has the details"
+# Details travel percent-encoded in a trailer: 2 KiB of UTF-8 stays under grpc's 8 KiB limit.
+MAX_DETAILS_BYTES = 2048
 
 Request = TypeVar("Request")
 Reply = TypeVar("Reply")
@@ -65,11 +67,19 @@ def rpc(method: str) -> Callable[[Handler[Request, Reply]], Handler[Request, Rep
                 return reply
             # Recorded before the status leaves, so a client never sees an uncounted error.
             _record(self.metrics, method, model, code, started)
-            await context.abort(code, message)
+            await context.abort(code, fit_for_trailer(message))
 
         return guarded
 
     return wrap
+
+
+def fit_for_trailer(message: str) -> str:
+    """The message, cut if needed so that no client refuses the trailer that carries it."""
+    data = message.encode()
+    if len(data) <= MAX_DETAILS_BYTES:
+        return message
+    return data[:MAX_DETAILS_BYTES].decode(errors="ignore") + " ... (cut)"
 
 
 def _record(

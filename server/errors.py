@@ -12,6 +12,11 @@ traceback logged once.
     ├── UnavailableError            UNAVAILABLE       draining, or the model is not ready
     ├── DeadlineExceededError       DEADLINE_EXCEEDED dropped: the deadline passed in queue
     └── CancelledError              CANCELLED         dropped: the client went away
+
+A message quotes a client's own values through :func:`shown`, cut short: status details
+travel in HTTP/2 trailers, which clients cap (grpc's hard limit is 16 KiB by default), and a
+20 kB model name echoed back turned NOT_FOUND into the client's own RESOURCE_EXHAUSTED
+"Stream removed".
 """
 
 from __future__ import annotations
@@ -19,6 +24,16 @@ from __future__ import annotations
 from typing import ClassVar
 
 import grpc
+
+SHOWN_CHARS = 80
+
+
+def shown(value: object) -> str:
+    """A client's value for an error message: ASCII (no percent-encoding blow-up), short."""
+    text = ascii(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[:SHOWN_CHARS]}... ({len(text)} characters)"
 
 
 class VaeServeError(Exception):

@@ -11,6 +11,7 @@ import secrets
 import numpy as np
 
 SEED_BITS = 63  # stays exact in clients whose integers are doubles (JavaScript)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def new_seed() -> int:
@@ -69,4 +70,6 @@ def spherical_path(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
     norms = (1.0 - t) * norm_a + t * norm_b
     path = direction * norms
     path[0], path[-1] = a64, b64
-    return path.astype(np.float32)
+    # Between endpoints near the float32 limit the arc bulges past it; clip rather than let
+    # the cast overflow to infinity.
+    return np.clip(path, -FLOAT32_MAX, FLOAT32_MAX).astype(np.float32)

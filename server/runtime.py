@@ -13,7 +13,7 @@ import numpy as np
 
 from vaeserve.manifest import Manifest
 from vaeserve.server.batcher import Batcher, Unbatched, Wanted
-from vaeserve.server.errors import InvalidArgumentError, NotFoundError, UnavailableError
+from vaeserve.server.errors import InvalidArgumentError, NotFoundError, UnavailableError, shown
 from vaeserve.server.redact import without_paths
 from vaeserve.server.repository import VersionEntry
 from vaeserve.server.sessions import GraphSession
@@ -109,7 +109,7 @@ class ModelTable:
         states = self.versions.get(name)
         if not states:
             known = ", ".join(sorted(self.versions)) or "none"
-            raise NotFoundError(f"no model named {name!r}; this server has: {known}")
+            raise NotFoundError(f"no model named {shown(name)}; this server has: {known}")
         if version == 0:
             version = self._highest_ready(name, states)
         state = states.get(version)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -57,6 +59,42 @@ def test_a_truncated_png_is_invalid() -> None:
         codec.decode_pngs(
             [data[:40]], (1, 8, 8), max_items=1, max_png_bytes=1 << 16, max_pixels=100
         )
+
+
+def test_nan_pixels_are_written_black_without_a_warning() -> None:
+    images = np.array([[[[np.nan, np.inf], [-np.inf, 0.5]]]], np.float32)
+    back = codec.decode_pngs(
+        codec.encode_pngs(images), (1, 2, 2), max_items=1, max_png_bytes=1 << 16, max_pixels=4
+    )
+    np.testing.assert_array_equal(back * 255, [[[[0, 255], [0, 128]]]])
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def test_a_png_with_a_broken_chunk_after_its_first_pixels_is_invalid() -> None:
+    # Pillow raises SyntaxError here, not OSError: every Pillow failure is the file's fault.
+    pixels = zlib.compress(bytes(9 * 8))
+    data = (
+        codec.PNG_SIGNATURE
+        + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 0, 0, 0, 0))
+        + png_chunk(b"IDAT", pixels[:4])
+        + png_chunk(b"\0\1\2\3", pixels[4:])
+        + png_chunk(b"IEND", b"")
+    )
+    with pytest.raises(InvalidArgumentError, match=r"images\.png\[0\] is not a readable PNG"):
+        codec.decode_pngs([data], (1, 8, 8), max_items=1, max_png_bytes=1 << 16, max_pixels=100)
+
+
+def test_an_unidentifiable_png_says_so_without_internals() -> None:
+    data = bytearray(codec.encode_pngs(np.zeros((1, 1, 8, 8), np.float32))[0])
+    data[29] ^= 0xFF  # the IHDR checksum
+    with pytest.raises(InvalidArgumentError) as caught:
+        codec.decode_pngs(
+            [bytes(data)], (1, 8, 8), max_items=1, max_png_bytes=1 << 16, max_pixels=100
+        )
+    assert "BytesIO" not in str(caught.value)
 
 
 def test_png_dimensions_come_from_the_header() -> None:

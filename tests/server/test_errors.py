@@ -201,3 +201,20 @@ def test_a_model_still_loading_is_unavailable(server_settings, start_server) -> 
         code, message = status_of(stub.Decode, decode(tensor(random_latents(1))))
     assert code == grpc.StatusCode.UNAVAILABLE
     assert "no version ready" in message
+
+
+@pytest.mark.parametrize(
+    "name", ["a" * 20_000, "\u00e9\u20ac\U0001f600" * 5_000], ids=["ascii", "utf8"]
+)
+def test_a_huge_unknown_name_is_not_found_with_a_short_message(stub, name: str) -> None:
+    # Echoed in full, the name overflowed the client's trailer limit: RESOURCE_EXHAUSTED.
+    code, message = status_of(stub.GetModelInfo, pb.GetModelInfoRequest(model_name=name))
+    assert code == grpc.StatusCode.NOT_FOUND
+    assert len(message) < 400
+    assert "tiny-grey" in message
+
+
+def test_a_shape_of_thousands_of_dimensions_is_invalid_with_a_short_message(stub) -> None:
+    code, message = status_of(stub.Decode, decode(pb.Tensor(shape=range(1, 30_000))))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert len(message) < 400

@@ -49,5 +49,13 @@ def test_spherical_path_from_the_origin_is_a_line() -> None:
     np.testing.assert_allclose(latent.spherical_path(a, b, 4), latent.linear_path(a, b, 4))
 
 
+def test_spherical_path_between_huge_endpoints_stays_finite() -> None:
+    a = np.full(16, 3e38, np.float32)
+    b = np.concatenate([a[:8], -a[8:]])
+    path = latent.spherical_path(a, b, 5)
+    assert path.dtype == np.float32
+    assert np.isfinite(path).all()
+
+
 def test_fresh_seeds_differ() -> None:
     assert len({latent.new_seed() for _ in range(8)}) == 8

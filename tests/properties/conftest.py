@@ -1,0 +1,57 @@
+"""Property tests of bad input: Hypothesis profiles, and one real server per module.
+
+The ``ci`` profile (the default) is small and derandomised so CI is quick and repeatable;
+``HYPOTHESIS_PROFILE=deep`` tries thousands of inputs. The server serves the embedded
+models with at most ``bad_inputs.MAX_ITEMS`` items per request, so "too many" is cheap to
+send. The session summary reports how many bad requests were sent and what came back.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from hypothesis import settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bad_inputs  # type: ignore[import-not-found]
+import probe  # type: ignore[import-not-found]
+
+from vaeserve.server.settings import embedded_repository
+
+settings.register_profile(
+    "ci",
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    database=None,
+)
+settings.register_profile(
+    "deep",
+    max_examples=2000,
+    deadline=None,
+    database=None,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module")
+def bad_input_probe(server_settings, start_server) -> Iterator[probe.Probe]:
+    """A probe on a server of its own for this module, over the embedded models."""
+    served = server_settings(
+        model_repository=embedded_repository(),
+        max_items_per_request=bad_inputs.MAX_ITEMS,
+        max_png_bytes=bad_inputs.MAX_PNG_BYTES,
+        metrics_port=-1,
+    )
+    with start_server(served) as running, grpc.insecure_channel(running.address) as channel:
+        yield probe.Probe(channel)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if probe.requests_sent:
+        terminalreporter.write_line(probe.summary())
