@@ -31,8 +31,8 @@ FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "--max-png-bytes": (int, "largest PNG file accepted, bytes (default 65536)"),
     "--max-image-pixels": (int, "largest width*height a PNG may declare"),
     "--execution-provider": (str, f"onnxruntime provider: {'|'.join(EXECUTION_PROVIDERS)}"),
-    "--intra-op-threads": (int, "onnxruntime threads per call (default: container CPU limit)"),
-    "--inference-threads": (int, "inference thread-pool workers (default: CPUs/2, at least 2)"),
+    "--intra-op-threads": (int, "onnxruntime threads per call (default 1)"),
+    "--inference-threads": (int, "inference workers (default: container CPU limit, at least 2)"),
     "--max-connection-age-s": (float, "close connections after this long, s (0: never)"),
     "--grace-period-s": (float, "on SIGTERM, time in-flight requests get, s (default 10)"),
 }

@@ -52,9 +52,10 @@ class Settings:
     execution_provider: str = "auto"
     """onnxruntime provider: auto (CUDA when available, else CPU), cpu or cuda."""
     intra_op_threads: int = 0
-    """onnxruntime threads inside one call; 0 means the container's CPU limit."""
+    """onnxruntime threads inside one call; 0 means 1 (parallelism comes from batches)."""
     inference_threads: int = 0
-    """Workers of the inference thread pool; 0 means one per two CPUs, at least 2."""
+    """Workers of the inference pool, and batches in flight per graph; 0 means one per CPU
+    of the container's limit, at least 2."""
     max_connection_age_s: float = 0.0
     """Close client connections after this long so clients rebalance; 0 means never."""
     grace_period_s: float = 10.0
