@@ -41,8 +41,9 @@ class Settings:
     """Most items in one onnxruntime call; larger requests are split."""
     max_queue_delay_ms: float = 0.0
     """How long a batch may wait for more items; 0 never holds a request back."""
-    max_queue_size: int = 8192
-    """Most items waiting per model graph; past it requests get RESOURCE_EXHAUSTED."""
+    max_queue_size: int = 32768
+    """Most items waiting per model graph; past it requests get RESOURCE_EXHAUSTED.
+    Room for 64 clients' 256-item requests twice over (a few seconds of work on 2 CPUs)."""
     max_items_per_request: int = 1024
     """Most images, latent vectors, samples or steps one request may carry."""
     max_png_bytes: int = 1 << 16
