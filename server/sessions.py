@@ -8,8 +8,10 @@ the inference pool has one worker per CPU of the container's limit (cgroup ``cpu
 the host's core count, so a pod limited to 2 CPUs does not start 64 threads), at least 2,
 and each onnxruntime call runs on one intra-op thread. On a small machine an intra-op pool
 fights the gRPC threads for the same cores; two single-threaded batches do not, and the
-batcher cuts a big lone batch in parts so it still uses every core. The CPU memory arena is
-off: it holds on to tens of MB per session for no measurable speed on these models.
+batcher cuts a big lone batch in parts so it still uses every core. The CPU memory arena
+stays on: turned off, it saved about 4 MB at idle over the embedded models but cost 10-25 MB
+more at peak under concurrent batches (malloc's per-thread heaps keep what the arena would
+have reused; reports/performance-notes.md has the numbers).
 
 On CUDA, batches are padded up to a few bucket sizes (each warmed up before SERVING, so no
 algorithm search lands on a live request) and run through I/O binding.
@@ -108,7 +110,6 @@ class GraphSession:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.enable_cpu_mem_arena = False
         # Spinning workers burn the CPU the event loop and other sessions need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=providers)
