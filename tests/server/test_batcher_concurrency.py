@@ -206,7 +206,7 @@ def test_an_exception_in_one_concurrent_batch_fails_only_its_requests() -> None:
         held.set()
         outcomes.extend(await asyncio.gather(good, bad, queued, return_exceptions=True))
 
-    model, _ = run_with(test)
+    run_with(test)
     assert [type(o).__name__ for o in outcomes] == ["tuple", "RuntimeError", "tuple"]
     np.testing.assert_array_equal(outcomes[0][0], items(1) * 2)
     np.testing.assert_array_equal(outcomes[2][0], items(2, 20) * 2)
