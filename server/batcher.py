@@ -110,7 +110,9 @@ class Batcher:
         # Set when items arrive or a batch finishes: either may let a batch start.
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._running: set[asyncio.Task[None]] = set()
+        # Batches in flight, kept so close() can fail their requests even when a task is
+        # cancelled before its first step (its own handlers never run then).
+        self._running: dict[asyncio.Task[None], list[Slice]] = {}
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="batcher")
@@ -119,10 +121,13 @@ class Batcher:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        running = list(self._running)
+        running = dict(self._running)
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        for batch in running.values():
+            for request, _, _ in batch:
+                _fail(request, UnavailableError("the server is shutting down"))
         for request in self._queue:
             _fail(request, UnavailableError("the server is shutting down; retry elsewhere"))
         self._queue.clear()
@@ -186,11 +191,11 @@ class Batcher:
                 continue
             for part in self._split(batch):
                 task = asyncio.get_running_loop().create_task(self._execute(part))
-                self._running.add(task)
+                self._running[task] = part
                 task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
+        self._running.pop(task, None)
         self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("batch failed after compute", exc_info=task.exception())

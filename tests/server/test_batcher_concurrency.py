@@ -291,6 +291,28 @@ def test_closing_fails_every_running_batch_as_unavailable() -> None:
     assert all(isinstance(o, UnavailableError) for o in outcomes)
 
 
+@pytest.mark.parametrize("steps", [0, 1, 2, 3, 4])
+def test_closing_at_any_step_after_a_submit_fails_it_and_never_leaves_it_hanging(
+    steps: int,
+) -> None:
+    """Whether close() comes before the loop took the request, between launching its batch
+    task and that task's first step, or while it runs, the caller gets UNAVAILABLE."""
+    outcomes: list[Any] = []
+
+    async def test(batcher: Batcher, model: GatedModel) -> None:
+        model.gate(0.0)
+        task = asyncio.create_task(batcher.submit(items(1)))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        await batcher.close()
+        outcomes.extend(
+            await asyncio.gather(asyncio.wait_for(task, WAIT_S), return_exceptions=True)
+        )
+
+    run_with(test)
+    assert isinstance(outcomes[0], UnavailableError)
+
+
 @pytest.fixture(scope="module")
 def decoder(tmp_path_factory: pytest.TempPathFactory) -> GraphSession:
     folder = onnx_models.write_model(tmp_path_factory.mktemp("tiny"), onnx_models.RGB_V1)
