@@ -31,7 +31,7 @@ from vaeserve.server.repository import VersionEntry, scan_repository
 from vaeserve.server.runtime import FAILED, READY, ModelTable
 from vaeserve.server.security import read_tls_files, read_token, server_credentials
 from vaeserve.server.service import VaeService
-from vaeserve.server.sessions import choose_providers, cpu_limit
+from vaeserve.server.sessions import choose_providers, inference_threads, intra_op_threads
 from vaeserve.server.settings import Settings
 from vaeserve.server.wire import MalformedRequestInterceptor
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
@@ -97,7 +97,8 @@ class VaeServer:
         loader = Loader(
             settings,
             choose_providers(settings.execution_provider),
-            settings.intra_op_threads or cpu_limit(),
+            intra_op_threads(settings.intra_op_threads),
+            inference_threads(settings.inference_threads),
             self._executor,
             self.service.metrics,
         )
@@ -175,8 +176,10 @@ async def create_server(
     metrics = Metrics(registry if registry is not None else CollectorRegistry())
     if token is not None:  # outermost: nothing else runs for a caller without the token
         interceptors = [_token_check(token, metrics), *interceptors]
-    workers = settings.inference_threads or max(2, cpu_limit() // 2)
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vaeserve-inference")
+    executor = ThreadPoolExecutor(
+        max_workers=inference_threads(settings.inference_threads),
+        thread_name_prefix="vaeserve-inference",
+    )
     service = VaeService(table, settings, metrics, executor, limits.receive)
     health = Health()
     await health.starting(table.versions)

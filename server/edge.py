@@ -85,8 +85,7 @@ def fit_for_trailer(message: str) -> str:
 def _record(
     metrics: Metrics, method: str, model: str, code: grpc.StatusCode, started: float
 ) -> None:
-    metrics.requests.labels(method, model, code.name).inc()
-    metrics.request_duration.labels(method, model).observe(time.perf_counter() - started)
+    metrics.request_finished(method, model, code.name, time.perf_counter() - started)
 
 
 def _why_cancelled(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:

@@ -30,6 +30,8 @@ class Loader:
     settings: Settings
     providers: list[str]
     intra_op_threads: int
+    # Batches of one graph in flight at once: one per inference worker.
+    concurrent_batches: int
     executor: Executor
     metrics: Metrics
 
@@ -73,6 +75,7 @@ class Loader:
             max_batch_size=settings.max_batch_size,
             max_queue_delay_s=settings.max_queue_delay_ms / 1000.0,
             max_queue_size=settings.max_queue_size,
+            max_concurrent_batches=self.concurrent_batches,
         )
 
 

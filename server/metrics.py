@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
+RequestChildren = tuple[Counter, Histogram]
+
 LATENCY_BUCKETS = (
     0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
@@ -79,6 +81,22 @@ class Metrics:
             ["name", "version", "provider"],
             registry=registry,
         )
+        # ``labels()`` validates and hashes its values on every call; finished RPCs look
+        # their children up here instead. The key set is bounded: methods x known models
+        # (unknown names share one label) x status codes.
+        self._request_children: dict[tuple[str, str, str], RequestChildren] = {}
+
+    def request_finished(self, method: str, model: str, code: str, seconds: float) -> None:
+        """Count one finished RPC and record its duration."""
+        children = self._request_children.get((method, model, code))
+        if children is None:
+            children = (
+                self.requests.labels(method, model, code),
+                self.request_duration.labels(method, model),
+            )
+            self._request_children[(method, model, code)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def graph(self, model: str, graph: str) -> GraphMetrics:
         """Children of one batch queue, bound once so the hot path skips label lookups."""
@@ -96,6 +114,10 @@ class GraphMetrics:
         self.batch_size = metrics.batch_size.labels(model, graph)
         self.queue_depth = metrics.queue_depth.labels(model, graph)
         self.items = metrics.items.labels(model, graph)
+        self._dropped: dict[str, Counter] = {}
 
     def dropped(self, reason: str, count: int) -> None:
-        self._metrics.dropped.labels(*self._labels, reason).inc(count)
+        child = self._dropped.get(reason)
+        if child is None:
+            child = self._dropped[reason] = self._metrics.dropped.labels(*self._labels, reason)
+        child.inc(count)

@@ -81,14 +81,13 @@ class VaeService(pb_grpc.VaeServiceServicer):
         images = await self._images_in(request.images, model, "images")
         mean, log_var = await model.encode(images, wanted_by(context))
         reply = pb.EncodeResponse(
-            model_name=model.manifest.name,
-            model_version=model.manifest.version,
-            mean=codec.array_to_tensor(mean),
-            log_var=codec.array_to_tensor(log_var),
+            model_name=model.manifest.name, model_version=model.manifest.version
         )
+        codec.fill_tensor(reply.mean, mean)
+        codec.fill_tensor(reply.log_var, log_var)
         if request.sample:
             seed = request.seed if request.HasField("seed") else latent.new_seed()
-            reply.z.CopyFrom(codec.array_to_tensor(latent.reparameterise(mean, log_var, seed)))
+            codec.fill_tensor(reply.z, latent.reparameterise(mean, log_var, seed))
             reply.seed = seed
         return reply
 
@@ -97,11 +96,11 @@ class VaeService(pb_grpc.VaeServiceServicer):
         model = self.table.lookup(request.model_name, request.model_version)
         latents = self._latents_in(request.latents, model, "latents")
         images = await model.decode(latents, wanted_by(context))
-        return pb.DecodeResponse(
-            model_name=model.manifest.name,
-            model_version=model.manifest.version,
-            images=await self._images_out(images, request.image_format),
+        reply = pb.DecodeResponse(
+            model_name=model.manifest.name, model_version=model.manifest.version
         )
+        await self._images_out(reply.images, images, request.image_format)
+        return reply
 
     @rpc("Sample")
     async def Sample(self, request: pb.SampleRequest, context: Context) -> pb.SampleResponse:
@@ -118,13 +117,12 @@ class VaeService(pb_grpc.VaeServiceServicer):
         seed = request.seed if request.HasField("seed") else latent.new_seed()
         latents = latent.sample_prior(request.count, model.manifest.latent_dim, temperature, seed)
         images = await model.decode(latents, wanted_by(context))
-        return pb.SampleResponse(
-            model_name=model.manifest.name,
-            model_version=model.manifest.version,
-            latents=codec.array_to_tensor(latents),
-            images=await self._images_out(images, request.image_format),
-            seed=seed,
+        reply = pb.SampleResponse(
+            model_name=model.manifest.name, model_version=model.manifest.version, seed=seed
         )
+        codec.fill_tensor(reply.latents, latents)
+        await self._images_out(reply.images, images, request.image_format)
+        return reply
 
     @rpc("Interpolate")
     async def Interpolate(
@@ -142,12 +140,12 @@ class VaeService(pb_grpc.VaeServiceServicer):
         )
         path = walk(ends[0], ends[1], request.steps)
         images = await model.decode(path, wanted_by(context))
-        return pb.InterpolateResponse(
-            model_name=model.manifest.name,
-            model_version=model.manifest.version,
-            latents=codec.array_to_tensor(path),
-            images=await self._images_out(images, request.image_format),
+        reply = pb.InterpolateResponse(
+            model_name=model.manifest.name, model_version=model.manifest.version
         )
+        codec.fill_tensor(reply.latents, path)
+        await self._images_out(reply.images, images, request.image_format)
+        return reply
 
     @rpc("Reconstruct")
     async def Reconstruct(
@@ -157,12 +155,12 @@ class VaeService(pb_grpc.VaeServiceServicer):
         images = await self._images_in(request.images, model, "images")
         mean, _ = await model.encode(images, wanted_by(context))
         decoded = await model.decode(mean, wanted_by(context))
-        return pb.ReconstructResponse(
-            model_name=model.manifest.name,
-            model_version=model.manifest.version,
-            images=await self._images_out(decoded, request.image_format),
-            mean=codec.array_to_tensor(mean),
+        reply = pb.ReconstructResponse(
+            model_name=model.manifest.name, model_version=model.manifest.version
         )
+        await self._images_out(reply.images, decoded, request.image_format)
+        codec.fill_tensor(reply.mean, mean)
+        return reply
 
     @rpc("ListModels")
     async def ListModels(
@@ -248,11 +246,12 @@ class VaeService(pb_grpc.VaeServiceServicer):
             raise InvalidArgumentError(f"latents must hold exactly 2 items, got {ends.shape[0]}")
         return ends
 
-    async def _images_out(self, images: np.ndarray, image_format: int) -> pb.Images:
+    async def _images_out(self, out: pb.Images, images: np.ndarray, image_format: int) -> None:
+        """Write ``images`` into the reply's ``out`` field, in place (see codec.fill_tensor)."""
         if image_format == pb.IMAGE_FORMAT_PNG:
-            files = await self._off_loop(lambda: codec.encode_pngs(images))
-            return pb.Images(png=pb.PngImages(images=files))
-        return pb.Images(tensor=codec.array_to_tensor(images))
+            out.png.images.extend(await self._off_loop(lambda: codec.encode_pngs(images)))
+        else:
+            codec.fill_tensor(out.tensor, images)
 
     async def _off_loop(self, work: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)

@@ -1,9 +1,17 @@
 """onnxruntime sessions: which provider, how many threads, and one call per batch.
 
 Providers: ``auto`` takes CUDA when onnxruntime-gpu sees a GPU, else CPU. The provider a
-session really uses (onnxruntime falls back silently) is read back and reported. Thread
-counts are explicit and default to the container's CPU limit (cgroup ``cpu.max``), not the
-host's core count, so a pod limited to 2 CPUs does not start 64 spinning threads.
+session really uses (onnxruntime falls back silently) is read back and reported.
+
+Threads: parallelism comes from concurrent batches, not from inside one call. By default
+the inference pool has one worker per CPU of the container's limit (cgroup ``cpu.max``, not
+the host's core count, so a pod limited to 2 CPUs does not start 64 threads), at least 2,
+and each onnxruntime call runs on one intra-op thread. On a small machine an intra-op pool
+fights the gRPC threads for the same cores; two single-threaded batches do not, and the
+batcher cuts a big lone batch in parts so it still uses every core. The CPU memory arena
+stays on: turned off, it saved about 4 MB at idle over the embedded models but cost 10-25 MB
+more at peak under concurrent batches (malloc's per-thread heaps keep what the arena would
+have reused; reports/performance-notes.md has the numbers).
 
 On CUDA, batches are padded up to a few bucket sizes (each warmed up before SERVING, so no
 algorithm search lands on a live request) and run through I/O binding.
@@ -36,6 +44,16 @@ def cpu_limit(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
     if quota == "max":
         return available
     return max(1, min(available, math.ceil(int(quota) / int(period))))
+
+
+def inference_threads(requested: int = 0) -> int:
+    """Inference pool workers: ``requested``, or one per CPU of the limit and at least 2."""
+    return requested or max(2, cpu_limit())
+
+
+def intra_op_threads(requested: int = 0) -> int:
+    """onnxruntime threads inside one call: ``requested``, or 1 (see the module docstring)."""
+    return requested or 1
 
 
 def choose_providers(requested: str) -> list[str]:

@@ -41,8 +41,9 @@ class Settings:
     """Most items in one onnxruntime call; larger requests are split."""
     max_queue_delay_ms: float = 0.0
     """How long a batch may wait for more items; 0 never holds a request back."""
-    max_queue_size: int = 8192
-    """Most items waiting per model graph; past it requests get RESOURCE_EXHAUSTED."""
+    max_queue_size: int = 32768
+    """Most items waiting per model graph; past it requests get RESOURCE_EXHAUSTED.
+    Room for 64 clients' 256-item requests twice over (a few seconds of work on 2 CPUs)."""
     max_items_per_request: int = 1024
     """Most images, latent vectors, samples or steps one request may carry."""
     max_png_bytes: int = 1 << 16
@@ -52,9 +53,10 @@ class Settings:
     execution_provider: str = "auto"
     """onnxruntime provider: auto (CUDA when available, else CPU), cpu or cuda."""
     intra_op_threads: int = 0
-    """onnxruntime threads inside one call; 0 means the container's CPU limit."""
+    """onnxruntime threads inside one call; 0 means 1 (parallelism comes from batches)."""
     inference_threads: int = 0
-    """Workers of the inference thread pool; 0 means one per two CPUs, at least 2."""
+    """Workers of the inference pool, and batches in flight per graph; 0 means one per CPU
+    of the container's limit, at least 2."""
     max_connection_age_s: float = 0.0
     """Close client connections after this long so clients rebalance; 0 means never."""
     grace_period_s: float = 10.0

@@ -143,12 +143,15 @@ def test_container_is_locked_down(overlay: str, rendered: dict[str, Objects]) ->
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_intra_op_threads_follow_the_cpu_limit(overlay: str, rendered: dict[str, Objects]) -> None:
+def test_one_inference_worker_per_cpu_of_the_limit_and_one_thread_per_call(
+    overlay: str, rendered: dict[str, Objects]
+) -> None:
     server = container(rendered[overlay])
     env = {e["name"]: e for e in server["env"]}
-    field = env["VAESERVE_INTRA_OP_THREADS"]["valueFrom"]["resourceFieldRef"]
+    field = env["VAESERVE_INFERENCE_THREADS"]["valueFrom"]["resourceFieldRef"]
     assert field == {"containerName": "vaeserve", "resource": "limits.cpu", "divisor": "1"}
     assert "cpu" in server["resources"]["limits"]
+    assert settings(rendered[overlay])["VAESERVE_INTRA_OP_THREADS"] == "1"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

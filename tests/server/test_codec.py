@@ -26,6 +26,14 @@ def test_tensors_are_little_endian_on_the_wire() -> None:
     assert message.data == np.array([1.0], "<f4").tobytes()
 
 
+def test_a_reply_tensor_filled_in_place_round_trips_after_serialising() -> None:
+    array = np.random.default_rng(0).random((5, 3, 2, 2), dtype=np.float32)[:, ::-1]
+    reply = pb.DecodeResponse(model_name="m")
+    codec.fill_tensor(reply.images.tensor, array)
+    tensor = pb.DecodeResponse.FromString(reply.SerializeToString()).images.tensor
+    np.testing.assert_array_equal(codec.tensor_to_array(tensor, (3, 2, 2), "x", 10), array)
+
+
 def test_an_empty_batch_is_invalid() -> None:
     with pytest.raises(InvalidArgumentError, match="at least one item"):
         codec.tensor_to_array(pb.Tensor(shape=[0, 2]), (2,), "latents", 10)

@@ -17,6 +17,8 @@ from vaeserve.server.sessions import (
     bucket_for,
     choose_providers,
     cpu_limit,
+    inference_threads,
+    intra_op_threads,
 )
 
 
@@ -43,6 +45,20 @@ def test_cpu_limit_follows_the_cgroup_quota(tmp_path: Path) -> None:
 def test_cpu_limit_without_a_quota_is_the_affinity_mask(tmp_path: Path) -> None:
     (tmp_path / "cpu.max").write_text("max 100000\n")
     assert cpu_limit(tmp_path) == len(os.sched_getaffinity(0))
+
+
+def test_inference_workers_default_to_one_per_cpu_of_the_limit_and_at_least_two() -> None:
+    assert inference_threads() == max(2, cpu_limit())
+    assert inference_threads(0) == max(2, cpu_limit())
+
+
+def test_onnxruntime_runs_one_thread_per_call_by_default() -> None:
+    assert intra_op_threads() == 1
+
+
+def test_thread_counts_asked_for_win_over_the_defaults() -> None:
+    assert inference_threads(5) == 5
+    assert intra_op_threads(3) == 3
 
 
 def test_cpu_is_chosen_when_asked_for() -> None:
