@@ -7,6 +7,7 @@ import logging
 import signal
 
 from vaeserve.server.app import create_server
+from vaeserve.server.memory import cap_malloc_arenas
 from vaeserve.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -14,6 +15,7 @@ log = logging.getLogger(__name__)
 
 def serve(settings: Settings) -> int:
     logging.getLogger().setLevel(settings.log_level)
+    cap_malloc_arenas()  # before the first worker thread exists
     return asyncio.run(_serve(settings))
 
 
