@@ -13,11 +13,7 @@ small machine; concurrent batches do not). A second batch starts only when a ful
 already waiting, so light load still forms big batches. When workers are idle and the only
 batch is big (at least two parts of ``min_split_size`` items), it is cut into one part per
 idle worker, so a lone large request uses every core. Parts of a request may finish in any
-order; its outputs are put back together by position. On an idle server (nothing running,
-nothing queued) a batch expected to take less than ``inline_budget_s`` (from a running
-estimate of seconds per item) runs on the event loop itself: for a lone one-item request
-the hand-off to a thread costs more than the call. Under load it never does, since there
-the loop is the scarce thread.
+order; its outputs are put back together by position.
 
 Before an item joins a batch, its request's ``wanted()`` is asked; a request that was
 cancelled or whose deadline passed is dropped and counted, never computed. The queue is
@@ -58,12 +54,6 @@ _DROP_ERRORS = {"cancelled": CancelledError, "deadline_exceeded": DeadlineExceed
 # Below this many items a part's fixed costs (a thread hand-off, a small onnxruntime call)
 # outweigh what a second core saves.
 MIN_SPLIT_SIZE = 32
-# A batch expected to take less than this runs on the event loop itself: handing a 20 us
-# onnxruntime call to a worker thread and waking the loop again costs more than the call,
-# and on a busy loop that hand-off is what bounds one-item requests per second.
-INLINE_BUDGET_S = 250e-6
-# Weight of the newest batch in the running estimate of seconds per item.
-_COST_WEIGHT = 0.2
 
 
 def always_wanted() -> str | None:
@@ -106,7 +96,6 @@ class Batcher:
         max_queue_size: int,
         max_concurrent_batches: int = 1,
         min_split_size: int = MIN_SPLIT_SIZE,
-        inline_budget_s: float = INLINE_BUDGET_S,
     ) -> None:
         self._run = run
         self._executor = executor
@@ -116,10 +105,6 @@ class Batcher:
         self._max_queued = max_queue_size
         self._max_running = max(1, max_concurrent_batches)
         self._min_split = max(1, min_split_size)
-        self._inline_budget = inline_budget_s
-        # Running estimate of seconds per item; None until a batch has been timed, so the
-        # first batches always go to a worker.
-        self._seconds_per_item: float | None = None
         self._queue: collections.deque[_Request] = collections.deque()
         self._queued_items = 0
         # Set when items arrive or a batch finishes: either may let a batch start.
@@ -204,12 +189,8 @@ class Batcher:
             batch = self._take()
             if not batch:
                 continue
-            parts = self._split(batch)
-            # Inline only on an idle server: under load the loop is the scarce thread, and
-            # compute belongs on the workers.
-            idle = not self._running and not self._queue and len(parts) == 1
-            for part in parts:
-                task = asyncio.get_running_loop().create_task(self._execute(part, inline=idle))
+            for part in self._split(batch):
+                task = asyncio.get_running_loop().create_task(self._execute(part))
                 self._running[task] = part
                 task.add_done_callback(self._finished)
 
@@ -264,16 +245,13 @@ class Batcher:
         _fail(request, _DROP_ERRORS[reason](f"request dropped before compute: {reason}"))
         return True
 
-    async def _execute(self, batch: list[Slice], *, inline: bool = False) -> None:
+    async def _execute(self, batch: list[Slice]) -> None:
         inputs = _gather_inputs(batch)
-        count = int(inputs.shape[0])
+        started = time.perf_counter()
         try:
-            if inline and self._cheap(count):
-                outputs, elapsed = self._timed_run(inputs)
-            else:
-                outputs, elapsed = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, self._timed_run, inputs
-                )
+            outputs = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._run, inputs
+            )
         except Exception as error:  # the edge logs it once, with its traceback
             for request, _, _ in batch:
                 self._abandon(request, error)
@@ -282,35 +260,14 @@ class Batcher:
             for request, _, _ in batch:
                 self._abandon(request, UnavailableError("the server is shutting down"))
             raise
-        self._learn_cost(elapsed, count)
-        self._metrics.inference.observe(elapsed)
-        self._metrics.batch_size.observe(count)
-        self._metrics.items.inc(count)
+        self._metrics.inference.observe(time.perf_counter() - started)
+        self._metrics.batch_size.observe(inputs.shape[0])
+        self._metrics.items.inc(inputs.shape[0])
         offset = 0
         for request, start, stop in batch:
-            size = stop - start
-            _deliver(request, start, tuple(out[offset : offset + size] for out in outputs))
-            offset += size
-
-    def _timed_run(self, inputs: np.ndarray) -> tuple[Outputs, float]:
-        """The graph's outputs and the seconds of compute alone (no queueing, no hand-off)."""
-        started = time.perf_counter()
-        outputs = self._run(inputs)
-        return outputs, time.perf_counter() - started
-
-    def _cheap(self, count: int) -> bool:
-        """Whether a batch of ``count`` items is expected to be cheaper than a hand-off."""
-        return (
-            self._seconds_per_item is not None
-            and count * self._seconds_per_item < self._inline_budget
-        )
-
-    def _learn_cost(self, elapsed: float, count: int) -> None:
-        per_item = elapsed / max(1, count)
-        if self._seconds_per_item is None:
-            self._seconds_per_item = per_item
-        else:
-            self._seconds_per_item += _COST_WEIGHT * (per_item - self._seconds_per_item)
+            count = stop - start
+            _deliver(request, start, tuple(out[offset : offset + count] for out in outputs))
+            offset += count
 
     def _abandon(self, request: _Request, error: Exception) -> None:
         """Fail a request and take its not-yet-batched items off the queue."""

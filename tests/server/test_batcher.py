@@ -54,13 +54,7 @@ def run_with(
 ) -> tuple[Model, Metrics]:
     """Run ``test`` with a started batcher over a fresh model, registry and thread pool."""
     model, metrics = Model(), Metrics(CollectorRegistry())
-    # The fake model blocks on gates, which must never happen on the event loop.
-    options = {
-        "max_batch_size": 4,
-        "max_queue_delay_s": 0.0,
-        "max_queue_size": 64,
-        "inline_budget_s": 0.0,
-    } | limits
+    options = {"max_batch_size": 4, "max_queue_delay_s": 0.0, "max_queue_size": 64} | limits
 
     async def main() -> None:
         with ThreadPoolExecutor(1, thread_name_prefix="test-inference") as executor:

@@ -100,7 +100,6 @@ def run_with(
         "max_queue_size": 64,
         "max_concurrent_batches": 2,
         "min_split_size": 2,
-        "inline_budget_s": 0.0,  # gated calls must never block the event loop
     } | limits
 
     async def main() -> None:
@@ -355,62 +354,3 @@ def test_onnxruntime_results_through_concurrent_batches_equal_unbatched(
         (expected,) = decoder.run(request)
         assert out.shape == expected.shape
         np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
-
-
-class ThreadRecorder:
-    """Doubles its input and records which thread each call ran on."""
-
-    def __init__(self) -> None:
-        self.threads: list[str] = []
-
-    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
-        self.threads.append(threading.current_thread().name)
-        return (batch * 2,)
-
-
-def _threads_of(submissions: Callable[[Batcher], Awaitable[Any]]) -> list[str]:
-    model = ThreadRecorder()
-
-    async def main() -> None:
-        with ThreadPoolExecutor(2, thread_name_prefix="test-inference") as executor:
-            batcher = Batcher(
-                model,
-                executor,
-                Metrics(CollectorRegistry()).graph("m/1", "decoder"),
-                max_batch_size=4,
-                max_queue_delay_s=0.0,
-                max_queue_size=64,
-                max_concurrent_batches=2,
-                inline_budget_s=1.0,  # every call of this model is "cheap"
-            )
-            batcher.start()
-            try:
-                await submissions(batcher)
-            finally:
-                await batcher.close()
-
-    asyncio.run(main())
-    return model.threads
-
-
-def test_a_cheap_lone_batch_on_an_idle_server_runs_on_the_event_loop() -> None:
-    async def one_after_another(batcher: Batcher) -> None:
-        for value in range(3):
-            await batcher.submit(np.full((1, 2), value, np.float32))
-
-    threads = _threads_of(one_after_another)
-    # The first call is timed on a worker; the estimate then keeps lone calls on the loop.
-    assert threads[0].startswith("test-inference")
-    assert threads[1:] == [threading.main_thread().name] * 2
-
-
-def test_batches_under_load_never_run_on_the_event_loop() -> None:
-    async def concurrent(batcher: Batcher) -> None:
-        await batcher.submit(np.zeros((1, 2), np.float32))  # teaches the estimate
-        await asyncio.gather(*(batcher.submit(np.full((1, 2), v, np.float32)) for v in range(12)))
-
-    threads = _threads_of(concurrent)
-    loop_calls = [t for t in threads[1:] if t == threading.main_thread().name]
-    # Only the first batch of the burst finds the server idle.
-    assert len(loop_calls) <= 1
-    assert len(threads) - 1 >= 3
