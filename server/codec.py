@@ -62,12 +62,6 @@ def check_pixel_range(images: np.ndarray, what: str) -> None:
         raise InvalidArgumentError(f"{what} pixel values must lie in [0, 1]")
 
 
-def array_to_tensor(array: np.ndarray) -> pb.Tensor:
-    tensor = pb.Tensor()
-    fill_tensor(tensor, array)
-    return tensor
-
-
 def fill_tensor(tensor: pb.Tensor, array: np.ndarray) -> None:
     """Write ``array`` into a Tensor field of a reply in place. A Tensor built apart and
     then passed to its parent is copied again (upb merges by serialising and parsing), which
