@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -209,22 +209,27 @@ async def create_server(
 
 
 def _token_check(token: str, metrics: Metrics) -> BearerTokenInterceptor:
-    """The token interceptor, counting its refusals in ``vaeserve_requests_total`` (the
-    request is never parsed, so the model is ``unknown``)."""
-
-    def count(method: str) -> None:
-        metrics.requests.labels(method, "unknown", grpc.StatusCode.UNAUTHENTICATED.name).inc()
-
-    return BearerTokenInterceptor(token, on_refused=count)
+    """The token interceptor, its refusals counted in ``vaeserve_requests_total``."""
+    return BearerTokenInterceptor(
+        token, on_refused=_refusal_counter(metrics, grpc.StatusCode.UNAUTHENTICATED)
+    )
 
 
 def _malformed_check(metrics: Metrics) -> MalformedRequestInterceptor:
-    """Unparseable requests are INVALID_ARGUMENT, counted with the model ``unknown``."""
+    """Unparseable requests are INVALID_ARGUMENT, counted in ``vaeserve_requests_total``."""
+    return MalformedRequestInterceptor(
+        on_refused=_refusal_counter(metrics, grpc.StatusCode.INVALID_ARGUMENT)
+    )
+
+
+def _refusal_counter(metrics: Metrics, code: grpc.StatusCode) -> Callable[[str], None]:
+    """Counts a call an interceptor refused by method; the request was never parsed, so the
+    model is ``unknown``."""
 
     def count(method: str) -> None:
-        metrics.requests.labels(method, "unknown", grpc.StatusCode.INVALID_ARGUMENT.name).inc()
+        metrics.requests.labels(method, "unknown", code.name).inc()
 
-    return MalformedRequestInterceptor(on_refused=count)
+    return count
 
 
 def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[str, int]]:
