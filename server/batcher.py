@@ -1,10 +1,13 @@
 """The dynamic batcher: items of concurrent requests gathered into onnxruntime calls.
 
 One :class:`Batcher` per model version and graph. ``await batcher.submit(inputs, wanted)``
-queues a request's items and returns its outputs, in order. A loop task takes items off the
-queue, counting items rather than requests, until ``max_batch_size`` is reached or, when
-``max_queue_delay`` is positive, the oldest item has waited that long; a request larger
-than a batch is split across several. With a delay of 0 a lone request starts at once, and
+queues a request's items and returns its outputs, in order. Whenever items arrive or a
+batch finishes, a pump on the event loop takes items off the queue, counting items rather
+than requests, until ``max_batch_size`` is reached or, when ``max_queue_delay`` is
+positive, the oldest item has waited that long; a request larger than a batch is split
+across several. There is no batch task: the pump and the inference threads' callbacks
+cost the event loop one hand-off each way per batch, which is what one-item requests at
+high concurrency are bound by. With a delay of 0 a lone request starts at once, and
 while a batch runs new items pile up, so batches grow with load by themselves.
 
 Up to ``max_concurrent_batches`` batches run at once, one per inference thread, because
@@ -28,6 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -54,6 +59,12 @@ _DROP_ERRORS = {"cancelled": CancelledError, "deadline_exceeded": DeadlineExceed
 # Below this many items a part's fixed costs (a thread hand-off, a small onnxruntime call)
 # outweigh what a second core saves.
 MIN_SPLIT_SIZE = 32
+# How far one slower batch raises its size class's cost estimate (see Batcher._seconds).
+COST_CREEP = 1.05
+# Every PROBE_EVERY-th batch of a size class estimated dearer than the inline bound, but by
+# less than PROBE_WITHIN times, runs inline once to be timed there (see Batcher._is_cheap).
+PROBE_EVERY = 32
+PROBE_WITHIN = 4.0
 
 
 def always_wanted() -> str | None:
@@ -96,6 +107,7 @@ class Batcher:
         max_queue_size: int,
         max_concurrent_batches: int = 1,
         min_split_size: int = MIN_SPLIT_SIZE,
+        inline_below_s: float = 0.0,
     ) -> None:
         self._run = run
         self._executor = executor
@@ -105,100 +117,180 @@ class Batcher:
         self._max_queued = max_queue_size
         self._max_running = max(1, max_concurrent_batches)
         self._min_split = max(1, min_split_size)
+        self._inline_below = inline_below_s
+        # Seconds a batch of each size class (batch size's bit length) costs: what decides
+        # whether the next batch of that class is cheap enough to run inline. A batch is never
+        # cheaper than its compute, only slower (a cold worker thread, a preempted core), so
+        # the estimate follows the fastest recent batch: it drops to any faster one at once
+        # and creeps up by COST_CREEP per slower one, so one hiccup cannot move it far.
+        self._seconds: dict[int, float] = {}
+        self._probe_counts: dict[int, int] = {}
         self._queue: collections.deque[_Request] = collections.deque()
         self._queued_items = 0
-        # Set when items arrive or a batch finishes: either may let a batch start.
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        # Batches in flight, kept so close() can fail their requests even when a task is
-        # cancelled before its first step (its own handlers never run then).
-        self._running: dict[asyncio.Task[None], list[Slice]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # At most one pump waits in the event loop's ready queue, and one timer for a
+        # positive delay; both only ever call _pump, which decides from the state.
+        self._pump_pending = False
+        self._timer: asyncio.TimerHandle | None = None
+        # Batches in flight by number, kept so close() can fail their requests; a batch a
+        # worker finishes after close() is no longer here and is dropped.
+        self._running: dict[int, list[Slice]] = {}
+        self._batch_numbers = itertools.count()
+        self._closed = False
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="batcher")
+        self._loop = asyncio.get_running_loop()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        running = dict(self._running)
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        running, self._running = self._running, {}
         for batch in running.values():
             for request, _, _ in batch:
                 _fail(request, UnavailableError("the server is shutting down"))
         for request in self._queue:
             _fail(request, UnavailableError("the server is shutting down; retry elsewhere"))
         self._queue.clear()
+        self._add_queued(-self._queued_items)
 
     async def submit(self, inputs: np.ndarray, wanted: Wanted = always_wanted) -> Outputs:
         """Queue ``inputs`` [N, ...] and return the graph's outputs for them, in order."""
+        if self._closed:
+            raise UnavailableError("the server is shutting down; retry elsewhere")
         size = int(inputs.shape[0])
         if self._queued_items + size > self._max_queued:
             raise QueueFullError(
                 f"the queue holds {self._queued_items} items and takes at most "
                 f"{self._max_queued}: retry later or on another replica"
             )
-        request = _Request(inputs, wanted, asyncio.get_running_loop().create_future())
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        loop = self._loop
+        request = _Request(inputs, wanted, loop.create_future())
         self._queue.append(request)
         self._add_queued(size)
-        self._wake.set()
+        if not self._pump_pending:
+            # Not at once: requests that became ready in this turn of the event loop join
+            # first, so a busy loop hands the workers bigger batches for the same cost.
+            self._pump_pending = True
+            loop.call_soon(self._pump)
         return await request.future
 
     def _add_queued(self, count: int) -> None:
         self._queued_items += count
         self._metrics.queue_depth.set(self._queued_items)
 
-    async def _loop(self) -> None:
-        while True:
-            while not self._may_start():
-                self._wake.clear()
-                await self._wake.wait()
-            try:
-                await self._wait_to_fill()
-                self._launch()
-            except Exception:  # the loop must outlive any bug in one batch
-                log.exception("batch loop error; continuing")
+    def _pump(self) -> None:
+        """Start batches while a worker is free and :meth:`_may_start` allows.
+
+        Runs on the event loop when items arrive, when a batch finishes and when a delay
+        runs out; it never waits, so nothing but a free worker or a due item holds a batch.
+        """
+        self._pump_pending = False
+        try:
+            while self._may_start() and self._due():
+                batch = self._take()
+                if batch:
+                    for part in self._split(batch):
+                        self._start(part)
+        except Exception:  # the batcher must outlive any bug in one batch
+            log.exception("batch loop error; continuing")
 
     def _may_start(self) -> bool:
         """A batch may start on a free worker: any batch when none runs, else a full one."""
-        if not self._queue or len(self._running) >= self._max_running:
+        if self._closed or not self._queue or len(self._running) >= self._max_running:
             return False
         return not self._running or self._queued_items >= self._max_batch
 
-    async def _wait_to_fill(self) -> None:
-        """With a positive delay and nothing running, wait until a batch is full or the
-        oldest item is due (while a batch runs, only full batches start anyway)."""
-        if self._delay <= 0 or self._running:
+    def _due(self) -> bool:
+        """With a positive delay and nothing running, a partial batch waits until its oldest
+        item is due (while a batch runs, only full batches start anyway)."""
+        if self._delay <= 0 or self._running or self._queued_items >= self._max_batch:
+            return True
+        remaining = self._queue[0].enqueued + self._delay - time.perf_counter()
+        if remaining <= 0:
+            return True
+        if self._timer is None:
+            assert self._loop is not None
+            self._timer = self._loop.call_later(remaining, self._on_timer)
+        return False
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._pump()
+
+    def _start(self, part: list[Slice]) -> None:
+        inputs = _gather_inputs(part)
+        if self._is_cheap(int(inputs.shape[0])):
+            # Cheaper than the hand-off to a worker and back (two thread wake-ups, which
+            # on a small VM cost more than a small MLP call): run it here and now.
+            self._settle(part, *self._compute(inputs))
             return
-        due = self._queue[0].enqueued + self._delay
-        while self._queued_items < self._max_batch:
-            remaining = due - time.perf_counter()
-            if remaining <= 0:
-                return
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), remaining)
-            except TimeoutError:
-                return
+        number = next(self._batch_numbers)
+        self._running[number] = part
+        try:
+            self._executor.submit(self._work, number, inputs)
+        except Exception as error:  # e.g. the executor was shut down under us
+            del self._running[number]
+            for request, _, _ in part:
+                self._abandon(request, UnavailableError(f"cannot run the batch: {error}"))
 
-    def _launch(self) -> None:
-        """Start batches while a worker is free and :meth:`_may_start` allows."""
-        while self._may_start():
-            batch = self._take()
-            if not batch:
-                continue
-            for part in self._split(batch):
-                task = asyncio.get_running_loop().create_task(self._execute(part))
-                self._running[task] = part
-                task.add_done_callback(self._finished)
+    def _is_cheap(self, size: int) -> bool:
+        size_class = size.bit_length()
+        seconds = self._seconds.get(size_class)
+        if seconds is None:
+            return False
+        if seconds < self._inline_below:
+            return True
+        # A worker's timing also holds its wait for the GIL and a cold thread's start, so a
+        # call that is cheap here can look dear there, and would then never be timed here.
+        # Now and then a class that is not far off is tried here: its time is its own.
+        count = self._probe_counts.get(size_class, 0) + 1
+        self._probe_counts[size_class] = count
+        return seconds < PROBE_WITHIN * self._inline_below and count % PROBE_EVERY == 0
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._running.pop(task, None)
-        self._wake.set()
-        if not task.cancelled() and task.exception() is not None:
-            log.error("batch failed after compute", exc_info=task.exception())
+    def _compute(self, inputs: np.ndarray) -> tuple[Outputs | None, Exception | None]:
+        """Run one batch, timing it for the metrics and for :meth:`_is_cheap`."""
+        started = time.perf_counter()
+        try:
+            outputs = self._run(inputs)
+        except Exception as error:  # the edge logs it once, with its traceback
+            return None, error
+        seconds = time.perf_counter() - started
+        size = int(inputs.shape[0])
+        size_class = size.bit_length()
+        previous = self._seconds.get(size_class, seconds)
+        self._seconds[size_class] = min(seconds, previous * COST_CREEP)
+        self._metrics.inference.observe(seconds)
+        self._metrics.batch_size.observe(size)
+        self._metrics.items.inc(size)
+        return outputs, None
+
+    def _work(self, number: int, inputs: np.ndarray) -> None:
+        """On an inference thread: run one batch and hand the outcome to the event loop."""
+        outputs, error = self._compute(inputs)
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to answer
+            self._loop.call_soon_threadsafe(self._finished, number, outputs, error)
+
+    def _finished(self, number: int, outputs: Outputs | None, error: Exception | None) -> None:
+        batch = self._running.pop(number, None)
+        if batch is not None:  # None: close() has already failed its requests
+            self._settle(batch, outputs, error)
+        self._pump()
+
+    def _settle(self, batch: list[Slice], outputs: Outputs | None, error: Exception | None) -> None:
+        """Answer a computed batch's requests with their slices, or fail them all."""
+        if outputs is None:
+            for request, _, _ in batch:
+                self._abandon(request, error or RuntimeError("the batch gave no outputs"))
+            return
+        offset = 0
+        for request, start, stop in batch:
+            count = stop - start
+            _deliver(request, start, tuple(out[offset : offset + count] for out in outputs))
+            offset += count
 
     def _split(self, batch: list[Slice]) -> list[list[Slice]]:
         """One part per idle worker when no full batch waits to take them, else the batch."""
@@ -244,30 +336,6 @@ class Batcher:
         self._metrics.dropped(reason, remaining)
         _fail(request, _DROP_ERRORS[reason](f"request dropped before compute: {reason}"))
         return True
-
-    async def _execute(self, batch: list[Slice]) -> None:
-        inputs = _gather_inputs(batch)
-        started = time.perf_counter()
-        try:
-            outputs = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._run, inputs
-            )
-        except Exception as error:  # the edge logs it once, with its traceback
-            for request, _, _ in batch:
-                self._abandon(request, error)
-            return
-        except asyncio.CancelledError:  # close() while this batch ran: nobody will deliver it
-            for request, _, _ in batch:
-                self._abandon(request, UnavailableError("the server is shutting down"))
-            raise
-        self._metrics.inference.observe(time.perf_counter() - started)
-        self._metrics.batch_size.observe(inputs.shape[0])
-        self._metrics.items.inc(inputs.shape[0])
-        offset = 0
-        for request, start, stop in batch:
-            count = stop - start
-            _deliver(request, start, tuple(out[offset : offset + count] for out in outputs))
-            offset += count
 
     def _abandon(self, request: _Request, error: Exception) -> None:
         """Fail a request and take its not-yet-batched items off the queue."""

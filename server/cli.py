@@ -26,6 +26,7 @@ FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "--model-repository": (Path, "model repository folder (default: the embedded models)"),
     "--max-batch-size": (int, "most items in one onnxruntime call (default 256)"),
     "--max-queue-delay-ms": (float, "how long a batch may wait to fill, ms (default 0)"),
+    "--inline-below-us": (float, "run batches faster than this on the event loop, us (0: never)"),
     "--max-queue-size": (int, "items queued per graph before RESOURCE_EXHAUSTED (default 32768)"),
     "--max-items-per-request": (int, "most items one request may carry (default 1024)"),
     "--max-png-bytes": (int, "largest PNG file accepted, bytes (default 65536)"),

@@ -76,6 +76,7 @@ class Loader:
             max_queue_delay_s=settings.max_queue_delay_ms / 1000.0,
             max_queue_size=settings.max_queue_size,
             max_concurrent_batches=self.concurrent_batches,
+            inline_below_s=settings.inline_below_us / 1e6,
         )
 
 

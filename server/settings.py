@@ -41,6 +41,9 @@ class Settings:
     """Most items in one onnxruntime call; larger requests are split."""
     max_queue_delay_ms: float = 0.0
     """How long a batch may wait for more items; 0 never holds a request back."""
+    inline_below_us: float = 100.0
+    """A batch whose size class has taken less than this, on average, runs on the event loop
+    instead of an inference worker: handing it to a thread and back costs more. 0: never."""
     max_queue_size: int = 32768
     """Most items waiting per model graph; past it requests get RESOURCE_EXHAUSTED.
     Room for 64 clients' 256-item requests twice over (a few seconds of work on 2 CPUs)."""
@@ -82,6 +85,8 @@ class Settings:
             problems.append("max_batch_size must be at least 1")
         if self.max_queue_delay_ms < 0:
             problems.append("max_queue_delay_ms must not be negative")
+        if self.inline_below_us < 0:
+            problems.append("inline_below_us must not be negative")
         if self.max_queue_size < 1:
             problems.append("max_queue_size must be at least 1")
         if self.max_items_per_request < 1:
