@@ -254,6 +254,26 @@ def test_requests_that_expire_or_cancel_while_a_batch_runs_are_dropped() -> None
     assert expired_count == 4
 
 
+def test_a_full_batch_waits_in_the_executor_for_each_busy_worker() -> None:
+    """So a worker that finishes starts the next batch without waiting for the event loop."""
+
+    async def test(batcher: Batcher, model: GatedModel) -> None:
+        held = [model.gate(0.0), model.gate(10.0)]
+        running = [asyncio.create_task(batcher.submit(items(1)))]
+        await model.started(1)
+        running.append(asyncio.create_task(batcher.submit(items(4, 10))))
+        await model.started(2)
+        ahead = [asyncio.create_task(batcher.submit(items(4, 20 + 10 * i))) for i in range(3)]
+        await settle()
+        assert batcher.queued_items == 4  # two handed on, one per busy worker; one queued
+        for gate in held:
+            gate.set()
+        await asyncio.gather(*running, *ahead)
+
+    model, _ = run_with(test)
+    assert model.sizes == [1, 4, 4, 4, 4]
+
+
 def test_the_queue_bound_holds_while_every_worker_is_busy() -> None:
     async def test(batcher: Batcher, model: GatedModel) -> None:
         held = [model.gate(0.0), model.gate(10.0)]
@@ -261,17 +281,21 @@ def test_the_queue_bound_holds_while_every_worker_is_busy() -> None:
         await model.started(1)
         running.append(asyncio.create_task(batcher.submit(items(4, 10))))
         await model.started(2)
-        queued = asyncio.create_task(batcher.submit(items(4, 20)))
+        ahead = []
+        for i in range(2):  # each handed to a busy worker before the next fits the queue
+            ahead.append(asyncio.create_task(batcher.submit(items(4, 20 + 10 * i))))
+            await settle()
+        queued = asyncio.create_task(batcher.submit(items(4, 40)))
         await settle()
         with pytest.raises(QueueFullError, match="takes at most 4"):
-            await batcher.submit(items(1, 30))
+            await batcher.submit(items(1, 50))
         for gate in held:
             gate.set()
-        await asyncio.gather(*running, queued)
+        await asyncio.gather(*running, *ahead, queued)
 
     model, _ = run_with(test, max_queue_size=4)
     assert model.sizes[:2] == [1, 4]
-    assert sum(model.sizes) == 9  # the queued request ran (whole or cut), the refused did not
+    assert sum(model.sizes) == 17  # everything but the refused request ran
 
 
 def test_closing_fails_every_running_batch_as_unavailable() -> None:
