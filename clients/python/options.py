@@ -1,9 +1,13 @@
 """How a client reaches the server: one frozen options object turned into one channel.
 
 Retries live in gRPC's service config, not in our code: the channel itself retries
-UNAVAILABLE and RESOURCE_EXHAUSTED with exponential backoff, and never anything else, so a
-caller's mistake (INVALID_ARGUMENT) is never sent twice. ``round_robin`` spreads calls over
-every address a ``dns:///`` target resolves to (a headless Kubernetes Service).
+UNAVAILABLE, RESOURCE_EXHAUSTED and a CANCELLED sent by the server with exponential
+backoff, and never anything else, so a caller's mistake (INVALID_ARGUMENT) is never sent
+twice. A server cancels the calls its gRPC core holds but never admitted when it shuts
+down (a rolling update); every vaeserve RPC is idempotent, so sending one again is safe. A
+call the caller cancels itself is never retried: gRPC stops at a local cancel.
+``round_robin`` spreads calls over every address a ``dns:///`` target resolves to (a
+headless Kubernetes Service).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import grpc
 DEFAULT_TARGET = "localhost:50051"
 # Room for thousands of images per message; GetModelInfo's max_request_bytes bounds requests.
 DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024
-RETRYABLE_CODES = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
+RETRYABLE_CODES = ("UNAVAILABLE", "RESOURCE_EXHAUSTED", "CANCELLED")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,7 +32,8 @@ class ClientOptions:
     timeout: float | None = 30.0
     """Default deadline of each call in seconds; ``None`` waits forever."""
     max_attempts: int = 5
-    """Attempts per call for UNAVAILABLE and RESOURCE_EXHAUSTED (gRPC caps it at 5)."""
+    """Attempts per call for UNAVAILABLE, RESOURCE_EXHAUSTED and a server's CANCELLED (gRPC
+    caps it at 5)."""
     initial_backoff: float = 0.1
     max_backoff: float = 2.0
     backoff_multiplier: float = 2.0

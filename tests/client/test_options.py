@@ -25,7 +25,7 @@ def test_dns_target_with_round_robin_reaches_the_server(address: str) -> None:
 def test_retry_policy_covers_only_transient_codes() -> None:
     config = json.loads(service_config(ClientOptions(max_attempts=3)))
     policy = config["methodConfig"][0]["retryPolicy"]
-    assert policy["retryableStatusCodes"] == ["UNAVAILABLE", "RESOURCE_EXHAUSTED"]
+    assert policy["retryableStatusCodes"] == ["UNAVAILABLE", "RESOURCE_EXHAUSTED", "CANCELLED"]
     assert policy["maxAttempts"] == 3
 
 

@@ -18,7 +18,9 @@ const RETRY_CONFIG = JSON.stringify({
       initialBackoff: '0.1s',
       maxBackoff: '2s',
       backoffMultiplier: 2,
-      retryableStatusCodes: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED'],
+      // CANCELLED: a shutting-down server cancels calls it never admitted; every RPC is
+      // idempotent. A call this client cancels itself is never retried.
+      retryableStatusCodes: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'CANCELLED'],
     },
   }],
 });
@@ -99,4 +101,4 @@ class VaeClient {
   close() { this.stub.close(); }
 }
 
-module.exports = { VaeClient, toTensor, fromTensor, status: grpc.status };
+module.exports = { VaeClient, loadService, toTensor, fromTensor, status: grpc.status };
