@@ -36,12 +36,13 @@ def tensor_to_array(
         raise InvalidArgumentError(f"{what} must hold at least one item, got N={count}")
     check_item_count(count, max_items, what)
     expected_bytes = 4 * math.prod(shape)
-    if len(tensor.data) != expected_bytes:
+    data = tensor.data  # each read of a bytes field copies it out of the message: read once
+    if len(data) != expected_bytes:
         raise InvalidArgumentError(
             f"{what} of shape {list(shape)} needs {expected_bytes} bytes of little-endian "
-            f"float32, got {len(tensor.data)}"
+            f"float32, got {len(data)}"
         )
-    array = np.frombuffer(tensor.data, dtype=FLOAT32_LE).reshape(shape)
+    array = np.frombuffer(data, dtype=FLOAT32_LE).reshape(shape)
     if not np.isfinite(array).all():
         raise InvalidArgumentError(f"{what} contains NaN or infinite values")
     return array
