@@ -71,18 +71,25 @@ class VaeServer:
         service: VaeService,
         health: Health,
         executor: ThreadPoolExecutor,
+        health_server: tuple[grpc.aio.Server, int] | None = None,
     ) -> None:
         self.settings = settings
         self.grpc_server = grpc_server
         self.service = service
         self.health = health
         self._executor = executor
+        self._health_server: grpc.aio.Server | None = None
+        self.health_port: int | None = None
+        if health_server is not None:
+            self._health_server, self.health_port = health_server
         self._metrics_http: WSGIServer | None = None
         self.metrics_port: int | None = None
 
     async def start(self) -> None:
         """Listen for RPCs and serve /metrics; models are not ready until load_models."""
         await self.grpc_server.start()
+        if self._health_server is not None:
+            await self._health_server.start()
         if self.settings.metrics_port >= 0:
             host = self.settings.metrics_host or self.settings.host
             self._metrics_http, _ = start_http_server(
@@ -142,6 +149,8 @@ class VaeServer:
         await self.health.draining()
         self.service.stop_accepting()
         await self.grpc_server.stop(self.settings.grace_period_s if grace is None else grace)
+        if self._health_server is not None:  # probes see NOT_SERVING until the drain ends
+            await self._health_server.stop(0)
         for state in self.service.table.all_states():
             if state.model is not None:
                 await state.model.close()
@@ -205,7 +214,29 @@ async def create_server(
     log.info("gRPC listening on %s:%d (%s)", settings.host, port, summary)
     if token is not None and credentials is None:
         log.warning("the bearer token travels in plaintext: anyone on the path can read it")
-    return VaeServer(settings, grpc_server, service, health, executor), port
+    health_server = _health_only_server(settings, health) if settings.health_port >= 0 else None
+    return VaeServer(settings, grpc_server, service, health, executor, health_server), port
+
+
+def _health_only_server(settings: Settings, health: Health) -> tuple[grpc.aio.Server, int]:
+    """A plaintext server with nothing but the health service, sharing the main one's state.
+
+    The kubelet's gRPC probe speaks no TLS; with TLS on, this port is what it can ask. It
+    reveals what health reveals anyway (SERVING or not, by service and model name).
+    """
+    from grpc_health.v1 import health_pb2_grpc
+
+    server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+    address = f"{settings.host}:{settings.health_port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:
+        raise OSError(f"cannot listen for health on {address}: {error}") from error
+    if port == 0:
+        raise OSError(f"cannot listen for health on {address}: the port is in use")
+    log.info("gRPC health (only) on %s:%d, plaintext", settings.host, port)
+    return server, port
 
 
 def _token_check(token: str, metrics: Metrics) -> BearerTokenInterceptor:

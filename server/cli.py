@@ -23,6 +23,7 @@ FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "--port": (int, "gRPC port (default 50051; 0 picks a free port)"),
     "--metrics-port": (int, "Prometheus /metrics port (default 8000; 0 picks one; -1 off)"),
     "--metrics-host": (str, "address of the metrics endpoint (default: --host)"),
+    "--health-port": (int, "plaintext gRPC health-only port, for probes of TLS servers (-1 off)"),
     "--model-repository": (Path, "model repository folder (default: the embedded models)"),
     "--max-batch-size": (int, "most items in one onnxruntime call (default 256)"),
     "--max-queue-delay-ms": (float, "how long a batch may wait to fill, ms (default 0)"),

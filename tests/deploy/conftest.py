@@ -31,7 +31,7 @@ from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-OVERLAYS = ("cpu", "gpu")
+OVERLAYS = ("cpu", "gpu", "cpu-tls")
 READINESS_SERVICE = "vaeserve.v1.VaeService"
 START_TIMEOUT_S = 60.0
 

@@ -23,7 +23,7 @@ import yaml  # type: ignore[import-untyped]
 
 HERE = Path(__file__).resolve().parent
 K8S = HERE.parents[1] / "deploy" / "k8s"
-OVERLAYS = ("cpu", "gpu")
+OVERLAYS = ("cpu", "gpu", "cpu-tls")
 CUSTOM_KINDS = {"ServiceMonitor": "servicemonitor", "PrometheusRule": "prometheusrule"}
 
 Objects = list[dict[str, Any]]
@@ -111,12 +111,42 @@ def test_headless_service_serves_client_side_balancing(rendered: dict[str, Objec
     assert not headless.get("publishNotReadyAddresses", False)
 
 
+def probe_port(objects: Objects) -> int:
+    """Where the kubelet's (plaintext) gRPC probe can ask: the health-only port when the
+    server has one, else the gRPC port."""
+    return int(settings(objects).get("VAESERVE_HEALTH_PORT", "50051"))
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_probes_ask_the_grpc_health_service(overlay: str, rendered: dict[str, Objects]) -> None:
     server = container(rendered[overlay])
-    assert server["readinessProbe"]["grpc"] == {"port": 50051, "service": "vaeserve.v1.VaeService"}
-    assert server["livenessProbe"]["grpc"] == {"port": 50051, "service": ""}
-    assert server["startupProbe"]["grpc"]["port"] == 50051
+    port = probe_port(rendered[overlay])
+    assert server["readinessProbe"]["grpc"] == {"port": port, "service": "vaeserve.v1.VaeService"}
+    assert server["livenessProbe"]["grpc"] == {"port": port, "service": ""}
+    assert server["startupProbe"]["grpc"]["port"] == port
+
+
+def test_tls_overlay_serves_tls_from_the_mounted_secret(rendered: dict[str, Objects]) -> None:
+    objects = rendered["cpu-tls"]
+    pod = find(objects, "Deployment")["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "tls")
+    mount = next(m for m in container(objects)["volumeMounts"] if m["name"] == "tls")
+    config = settings(objects)
+    assert volume["secret"]["secretName"] == "vaeserve-tls"
+    assert volume["secret"]["defaultMode"] == 0o440  # group: the pod's fsGroup
+    assert mount["readOnly"] is True
+    for variable, key in (
+        ("VAESERVE_TLS_CERT_FILE", "tls.crt"),
+        ("VAESERVE_TLS_KEY_FILE", "tls.key"),
+    ):
+        assert (
+            config[variable] == f"{mount['mountPath']}/{key}"
+        )  # keys of a kubernetes.io/tls Secret
+
+
+def test_tls_overlay_probes_a_port_that_is_not_the_grpc_port(rendered: dict[str, Objects]) -> None:
+    """A plaintext probe on the TLS port would fail every time and restart the pod forever."""
+    assert probe_port(rendered["cpu-tls"]) != 50051
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
