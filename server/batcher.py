@@ -61,8 +61,8 @@ _DROP_ERRORS = {"cancelled": CancelledError, "deadline_exceeded": DeadlineExceed
 # Below this many items a part's fixed costs (a thread hand-off, a small onnxruntime call)
 # outweigh what a second core saves.
 MIN_SPLIT_SIZE = 32
-# How far one slower batch raises its size class's cost estimate (see Batcher._seconds).
-COST_CREEP = 1.05
+# How many recent batches of a size class its cost estimate is the fastest of.
+COST_WINDOW = 32
 # Every PROBE_EVERY-th batch of a size class estimated dearer than the inline bound, but by
 # less than PROBE_WITHIN times, runs inline once to be timed there (see Batcher._is_cheap).
 PROBE_EVERY = 32
@@ -127,9 +127,10 @@ class Batcher:
         self._inline_below = inline_below_s
         # Seconds a batch of each size class (batch size's bit length) costs: what decides
         # whether the next batch of that class is cheap enough to run inline. A batch is never
-        # cheaper than its compute, only slower (a cold worker thread, a preempted core), so
-        # the estimate follows the fastest recent batch: it drops to any faster one at once
-        # and creeps up by COST_CREEP per slower one, so one hiccup cannot move it far.
+        # cheaper than its compute, only slower (a cold worker thread, a preempted core, a
+        # wait for the GIL), so the estimate is the fastest of the last COST_WINDOW batches of
+        # the class. Kept on the event loop thread only.
+        self._timings: dict[int, collections.deque[float]] = {}
         self._seconds: dict[int, float] = {}
         self._probe_counts: dict[int, int] = {}
         self._queue: collections.deque[_Request] = collections.deque()
@@ -240,7 +241,9 @@ class Batcher:
         if self._is_cheap(int(inputs.shape[0])):
             # Cheaper than the hand-off to a worker and back (two thread wake-ups, which
             # on a small VM cost more than a small MLP call): run it here and now.
-            self._settle(part, *self._compute(inputs))
+            outputs, error, seconds = self._compute(inputs)
+            self._record_cost(int(inputs.shape[0]), seconds)
+            self._settle(part, outputs, error)
             return
         number = next(self._batch_numbers)
         self._running[number] = part
@@ -265,31 +268,49 @@ class Batcher:
         self._probe_counts[size_class] = count
         return seconds < PROBE_WITHIN * self._inline_below and count % PROBE_EVERY == 0
 
-    def _compute(self, inputs: np.ndarray) -> tuple[Outputs | None, Exception | None]:
-        """Run one batch, timing it for the metrics and for :meth:`_is_cheap`."""
+    def _compute(self, inputs: np.ndarray) -> tuple[Outputs | None, Exception | None, float]:
+        """Run one batch: its outputs or its error, and how long it took (on any thread)."""
         started = time.perf_counter()
         try:
             outputs = self._run(inputs)
         except Exception as error:  # the edge logs it once, with its traceback
-            return None, error
+            return None, error, 0.0
         seconds = time.perf_counter() - started
         size = int(inputs.shape[0])
-        size_class = size.bit_length()
-        previous = self._seconds.get(size_class, seconds)
-        self._seconds[size_class] = min(seconds, previous * COST_CREEP)
         self._metrics.inference.observe(seconds)
         self._metrics.batch_size.observe(size)
         self._metrics.items.inc(size)
-        return outputs, None
+        return outputs, None, seconds
+
+    def _record_cost(self, size: int, seconds: float) -> None:
+        """On the event loop: one more timing of a batch of ``size`` (0 s: it failed)."""
+        if seconds <= 0:
+            return
+        size_class = size.bit_length()
+        window = self._timings.get(size_class)
+        if window is None:
+            window = self._timings[size_class] = collections.deque(maxlen=COST_WINDOW)
+        window.append(seconds)
+        self._seconds[size_class] = min(window)
 
     def _work(self, number: int, inputs: np.ndarray) -> None:
         """On an inference thread: run one batch and hand the outcome to the event loop."""
-        outputs, error = self._compute(inputs)
+        outputs, error, seconds = self._compute(inputs)
         assert self._loop is not None
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to answer
-            self._loop.call_soon_threadsafe(self._finished, number, outputs, error)
+            self._loop.call_soon_threadsafe(
+                self._finished, number, int(inputs.shape[0]), outputs, error, seconds
+            )
 
-    def _finished(self, number: int, outputs: Outputs | None, error: Exception | None) -> None:
+    def _finished(
+        self,
+        number: int,
+        size: int,
+        outputs: Outputs | None,
+        error: Exception | None,
+        seconds: float,
+    ) -> None:
+        self._record_cost(size, seconds)
         batch = self._running.pop(number, None)
         if batch is not None:  # None: close() has already failed its requests
             self._settle(batch, outputs, error)

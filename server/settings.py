@@ -45,7 +45,7 @@ class Settings:
     """Most items in one onnxruntime call; larger requests are split."""
     max_queue_delay_ms: float = 0.0
     """How long a batch may wait for more items; 0 never holds a request back."""
-    inline_below_us: float = 100.0
+    inline_below_us: float = 200.0
     """A batch whose size class has taken less than this, on average, runs on the event loop
     instead of an inference worker: handing it to a thread and back costs more. 0: never."""
     max_queue_size: int = 32768
