@@ -254,15 +254,23 @@ def test_requests_that_expire_or_cancel_while_a_batch_runs_are_dropped() -> None
     assert expired_count == 4
 
 
+async def occupy_both_workers(
+    batcher: Batcher, model: GatedModel
+) -> tuple[list[threading.Event], list[asyncio.Task[Any]]]:
+    """Two batches running on the two workers and held there: 1 item, then 4 items."""
+    held = [model.gate(0.0), model.gate(10.0)]
+    running = [asyncio.create_task(batcher.submit(items(1)))]
+    await model.started(1)
+    running.append(asyncio.create_task(batcher.submit(items(4, 10))))
+    await model.started(2)
+    return held, running
+
+
 def test_a_full_batch_waits_in_the_executor_for_each_busy_worker() -> None:
     """So a worker that finishes starts the next batch without waiting for the event loop."""
 
     async def test(batcher: Batcher, model: GatedModel) -> None:
-        held = [model.gate(0.0), model.gate(10.0)]
-        running = [asyncio.create_task(batcher.submit(items(1)))]
-        await model.started(1)
-        running.append(asyncio.create_task(batcher.submit(items(4, 10))))
-        await model.started(2)
+        held, running = await occupy_both_workers(batcher, model)
         ahead = [asyncio.create_task(batcher.submit(items(4, 20 + 10 * i))) for i in range(3)]
         await settle()
         assert batcher.queued_items == 4  # two handed on, one per busy worker; one queued
@@ -276,11 +284,7 @@ def test_a_full_batch_waits_in_the_executor_for_each_busy_worker() -> None:
 
 def test_the_queue_bound_holds_while_every_worker_is_busy() -> None:
     async def test(batcher: Batcher, model: GatedModel) -> None:
-        held = [model.gate(0.0), model.gate(10.0)]
-        running = [asyncio.create_task(batcher.submit(items(1)))]
-        await model.started(1)
-        running.append(asyncio.create_task(batcher.submit(items(4, 10))))
-        await model.started(2)
+        held, running = await occupy_both_workers(batcher, model)
         ahead = []
         for i in range(2):  # each handed to a busy worker before the next fits the queue
             ahead.append(asyncio.create_task(batcher.submit(items(4, 20 + 10 * i))))
