@@ -238,11 +238,12 @@ class Batcher:
 
     def _start(self, part: list[Slice]) -> None:
         inputs = _gather_inputs(part)
-        if self._is_cheap(int(inputs.shape[0])):
+        size = int(inputs.shape[0])
+        if self._is_cheap(size):
             # Cheaper than the hand-off to a worker and back (two thread wake-ups, which
             # on a small VM cost more than a small MLP call): run it here and now.
             outputs, error, seconds = self._compute(inputs)
-            self._record_cost(int(inputs.shape[0]), seconds)
+            self._record_cost(size, seconds)
             self._settle(part, outputs, error)
             return
         number = next(self._batch_numbers)
