@@ -209,7 +209,7 @@ async def create_server(
             ),
             grpc_server,
         )
-    port = _bind(grpc_server, settings, credentials)
+    port = _bind(grpc_server, f"{settings.host}:{settings.port}", credentials)
     summary = _security_summary(settings, secure=credentials is not None)
     log.info("gRPC listening on %s:%d (%s)", settings.host, port, summary)
     if token is not None and credentials is None:
@@ -226,15 +226,10 @@ def _health_only_server(settings: Settings, health: Health) -> tuple[grpc.aio.Se
     """
     from grpc_health.v1 import health_pb2_grpc
 
-    server = grpc.aio.server()
+    # No port sharing, as on the main port: a second server on this port must fail to start.
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
-    address = f"{settings.host}:{settings.health_port}"
-    try:
-        port = server.add_insecure_port(address)
-    except RuntimeError as error:
-        raise OSError(f"cannot listen for health on {address}: {error}") from error
-    if port == 0:
-        raise OSError(f"cannot listen for health on {address}: the port is in use")
+    port = _bind(server, f"{settings.host}:{settings.health_port}", None)
     log.info("gRPC health (only) on %s:%d, plaintext", settings.host, port)
     return server, port
 
@@ -275,8 +270,7 @@ def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[st
     return options
 
 
-def _bind(server: grpc.aio.Server, settings: Settings, creds: grpc.ServerCredentials | None) -> int:
-    address = f"{settings.host}:{settings.port}"
+def _bind(server: grpc.aio.Server, address: str, creds: grpc.ServerCredentials | None) -> int:
     try:
         if creds is None:
             port = server.add_insecure_port(address)

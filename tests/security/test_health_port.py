@@ -6,6 +6,7 @@ with nothing but ``grpc.health.v1`` on it, sharing the main port's health state.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.security.pki import Pki, insecure_channel, list_models, status_of_call
+from vaeserve.server.app import create_server
 from vaeserve.server.settings import Settings
 
 SERVICE = "vaeserve.v1.VaeService"
@@ -73,3 +75,11 @@ def test_there_is_no_health_port_unless_asked_for(running_server: Any) -> None:
 def test_a_health_port_equal_to_the_main_port_is_refused() -> None:
     with pytest.raises(ValueError, match="health_port must differ from port"):
         Settings(port=50051, health_port=50051)
+
+
+def test_a_health_port_already_taken_stops_the_start_with_a_clear_error(
+    tls_server_with_health_port: Any, server_settings: Any
+) -> None:
+    taken = tls_server_with_health_port.server.health_port
+    with pytest.raises(OSError, match=rf"cannot listen on 127\.0\.0\.1:{taken}"):
+        asyncio.run(create_server(server_settings(health_port=taken)))
