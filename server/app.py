@@ -6,7 +6,9 @@ NOT_SERVING; ``await server.load_models()`` opens, warms up and announces each m
 ``vaeserve serve`` and the tests' fixtures do both. TLS, mutual TLS and the bearer token
 come from the settings (:mod:`vaeserve.server.security.credentials`,
 :mod:`vaeserve.server.security.bearer`);
-``interceptors`` and ``credentials`` let a caller add or replace them.
+``interceptors`` and ``credentials`` let a caller add or replace them. ``worker`` makes the
+server one of several serving processes (:mod:`vaeserve.server.worker`): ports shared,
+readiness gated on the others.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ class VaeServer:
             settings,
             self._providers,
             intra_op_threads(settings.intra_op_threads),
-            inference_threads(settings.inference_threads),
+            inference_threads(settings.inference_threads, settings.workers),
             self._executor,
             self.metrics,
         )
@@ -174,8 +176,15 @@ async def create_server(
     registry: CollectorRegistry | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
     credentials: grpc.ServerCredentials | None = None,
+    worker: int | None = None,
 ) -> tuple[VaeServer, int]:
     """Scan the repository, build the servicers and bind; call ``start`` on the result.
+
+    ``worker`` is this process's slot when it is one of several serving processes: its
+    ports are then shared with the others (SO_REUSEPORT; the supervisor has checked that
+    nobody else holds them), its readiness stays NOT_SERVING until
+    :meth:`~vaeserve.server.health.HealthState.set_gate` opens it, and its calls are also
+    counted under its slot. None (alone): a port in use is an error.
 
     Raises a :class:`~vaeserve.server.errors.StartupError` before binding when a TLS file
     or the token cannot be used, or the execution provider is not in this onnxruntime.
@@ -188,19 +197,19 @@ async def create_server(
     entries = scan_repository(settings.model_repository)
     limits = message_limits(settings, entries)
     table = ModelTable.from_entries(entries)
-    metrics = Metrics(registry if registry is not None else CollectorRegistry())
+    metrics = Metrics(registry if registry is not None else CollectorRegistry(), worker=worker)
     if token is not None:  # outermost: nothing else runs for a caller without the token
         interceptors = [_token_check(token, metrics), *interceptors]
     executor = ThreadPoolExecutor(
-        max_workers=inference_threads(settings.inference_threads),
+        max_workers=inference_threads(settings.inference_threads, settings.workers),
         thread_name_prefix="vaeserve-inference",
     )
     handlers = VaeHandlers(table, settings, executor, limits.receive)
-    health = HealthState()
+    health = HealthState(gated=worker is not None)
     await health.starting(table.versions)
     grpc_server = grpc.aio.server(
         interceptors=[*interceptors, _malformed_check(metrics)],
-        options=_channel_options(settings, limits),
+        options=_channel_options(settings, limits, share_port=worker is not None),
     )
     servicer = VaeServicer(handlers, metrics)
     pb_grpc.add_VaeServiceServicer_to_server(servicer, grpc_server)  # type: ignore[no-untyped-call]
@@ -214,21 +223,25 @@ async def create_server(
     log.info("gRPC listening on %s:%d (%s)", settings.host, port, summary)
     if token is not None and credentials is None:
         log.warning("the bearer token travels in plaintext: anyone on the path can read it")
-    health_server = _health_only_server(settings, health) if settings.health_port >= 0 else None
+    health_server = None
+    if settings.health_port >= 0:
+        health_server = _health_only_server(settings, health, share_port=worker is not None)
     server = VaeServer(
         settings, grpc_server, handlers, metrics, health, executor, providers, health_server
     )
     return server, port
 
 
-def _health_only_server(settings: Settings, health: HealthState) -> tuple[grpc.aio.Server, int]:
+def _health_only_server(
+    settings: Settings, health: HealthState, *, share_port: bool
+) -> tuple[grpc.aio.Server, int]:
     """A plaintext server with nothing but the health service, sharing the main one's state.
 
     The kubelet's gRPC probe speaks no TLS; with TLS on, this port is what it can ask. It
     reveals what health reveals anyway (SERVING or not, by service and model name).
     """
-    # No port sharing, as on the main port: a second server on this port must fail to start.
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    # As on the main port: shared only among the workers of one server.
+    server = grpc.aio.server(options=[("grpc.so_reuseport", int(share_port))])
     add_health_service(health, server)
     port = _bind(server, f"{settings.host}:{settings.health_port}", None)
     log.info("gRPC health (only) on %s:%d, plaintext", settings.host, port)
@@ -255,9 +268,13 @@ def _refusal_counter(metrics: Metrics, code: Code) -> Callable[[str], None]:
     return count
 
 
-def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[str, int]]:
+def _channel_options(
+    settings: Settings, limits: MessageLimits, *, share_port: bool
+) -> list[tuple[str, int]]:
     options = [
-        ("grpc.so_reuseport", 0),
+        # Alone, no port sharing: a second server on a taken port must fail to start. The
+        # workers of one server share theirs; their supervisor holds it against the rest.
+        ("grpc.so_reuseport", int(share_port)),
         ("grpc.max_receive_message_length", limits.receive),
         ("grpc.max_send_message_length", limits.send),
     ]

@@ -3,11 +3,26 @@
 Names follow the Prometheus conventions: ``vaeserve_`` prefix, base units (``_seconds``),
 ``_total`` for counters. Latency buckets run from a quarter millisecond (one small batch on
 a CPU) to ten seconds (a thousand-item request queued behind others).
+
+Several serving processes (``--workers``) use prometheus_client's multiprocess mode: each
+worker's metrics live in memory-mapped files in a directory the supervisor owns, and the
+supervisor's one /metrics (:func:`supervisor_registry`) sums them, so a counter is the
+server's total, dead workers' calls included. Gauges say how they combine
+(``multiprocess_mode``; ignored in one process). ``process_*`` metrics cannot be summed
+that way: on the supervisor's page they describe the supervisor, and each worker's CPU and
+memory are ``vaeserve_worker_*{worker}`` (:class:`WorkerProcessCollector`).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 RequestChildren = tuple[Counter, Histogram]
 
@@ -20,7 +35,9 @@ BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 class Metrics:
     """Every metric the server exports, registered on ``registry``."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, *, worker: int | None = None) -> None:
+        """``worker``: this process's slot among several serving processes, whose calls are
+        also counted under it (how evenly the kernel spread the connections); None: alone."""
         self.registry = registry
         ProcessCollector(namespace="", registry=registry)
         self.requests = Counter(
@@ -62,6 +79,7 @@ class Metrics:
             "Items waiting in a batch queue.",
             ["model", "graph"],
             registry=registry,
+            multiprocess_mode="livesum",
         )
         self.items = Counter(
             "vaeserve_items_processed_total",
@@ -80,7 +98,16 @@ class Metrics:
             "Served model versions (value 1) with their execution provider.",
             ["name", "version", "provider"],
             registry=registry,
+            multiprocess_mode="livemax",
         )
+        self._worker_requests: Counter | None = None
+        if worker is not None:
+            self._worker_requests = Counter(
+                "vaeserve_worker_requests_total",
+                "RPCs finished, by serving process slot (replacements keep the slot).",
+                ["worker"],
+                registry=registry,
+            ).labels(str(worker))
         # ``labels()`` validates and hashes its values on every call; finished RPCs look
         # their children up here instead. The key set is bounded: methods x known models
         # (unknown names share one label) x status codes.
@@ -97,6 +124,8 @@ class Metrics:
             self._request_children[(method, model, code)] = children
         children[0].inc()
         children[1].observe(seconds)
+        if self._worker_requests is not None:
+            self._worker_requests.inc()
 
     def graph(self, model: str, graph: str) -> GraphMetrics:
         """Children of one batch queue, bound once so the hot path skips label lookups."""
@@ -121,3 +150,59 @@ class GraphMetrics:
         if child is None:
             child = self._dropped[reason] = self._metrics.dropped.labels(*self._labels, reason)
         child.inc(count)
+
+
+# (slot, pid) of every live worker, and (slot, restarts) of every slot.
+LiveWorkers = Callable[[], Iterable[tuple[int, int]]]
+Restarts = Callable[[], Iterable[tuple[int, int]]]
+
+
+def supervisor_registry(
+    multiprocess_dir: Path, live_workers: LiveWorkers, restarts: Restarts
+) -> CollectorRegistry:
+    """The registry of the supervisor's /metrics: every worker's metrics summed, the
+    supervisor's own ``process_*``, and each worker's CPU, memory and restarts."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
+    ProcessCollector(namespace="", registry=registry)
+    registry.register(WorkerProcessCollector(live_workers, restarts))
+    return registry
+
+
+class WorkerProcessCollector(Collector):
+    """CPU seconds and resident memory of each live worker, read from /proc at scrape time,
+    and how often each slot's worker was replaced. Labelled by slot, so the label set stays
+    bounded; a replacement's CPU counter starts again at 0, which ``rate`` reads as a reset."""
+
+    def __init__(self, live_workers: LiveWorkers, restarts: Restarts) -> None:
+        self._live_workers = live_workers
+        self._restarts = restarts
+        self._ticks = os.sysconf("SC_CLK_TCK")
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def collect(self) -> Iterator[Metric]:
+        cpu = CounterMetricFamily(
+            "vaeserve_worker_cpu_seconds", "CPU time of a serving process.", labels=["worker"]
+        )
+        memory = GaugeMetricFamily(
+            "vaeserve_worker_resident_memory_bytes",
+            "Resident memory of a serving process.",
+            labels=["worker"],
+        )
+        for slot, pid in self._live_workers():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # it exited since the supervisor last looked
+                continue
+            # Fields after the command: state is field 3, utime 14, stime 15, rss 24.
+            ticks = int(fields[11]) + int(fields[12])
+            cpu.add_metric([str(slot)], ticks / self._ticks)
+            memory.add_metric([str(slot)], int(fields[21]) * self._page)
+        restarts = CounterMetricFamily(
+            "vaeserve_worker_restarts",
+            "Serving processes that died and were replaced, by slot.",
+            labels=["worker"],
+        )
+        for slot, count in self._restarts():
+            restarts.add_metric([str(slot)], count)
+        yield from (cpu, memory, restarts)

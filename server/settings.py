@@ -66,6 +66,9 @@ class Settings:
     inference_threads: int = 0
     """Workers of the inference pool, and batches in flight per graph; 0 means one per CPU
     of the container's limit, at least 2."""
+    workers: int = 1
+    """Serving processes sharing the ports (SO_REUSEPORT) under one supervisor; 1 is one
+    process and no supervisor; 0 means one per CPU of the container's limit (``auto``)."""
     max_connection_age_s: float = 0.0
     """Close client connections after this long so clients rebalance; 0 means never."""
     grace_period_s: float = 10.0
@@ -110,6 +113,8 @@ class Settings:
             )
         if self.execution_provider not in EXECUTION_PROVIDERS:
             problems.append(f"execution_provider must be one of {EXECUTION_PROVIDERS}")
+        if self.workers < 0:
+            problems.append("workers must be a positive number, or 0 (auto: one per CPU)")
         if self.intra_op_threads < 0 or self.inference_threads < 0:
             problems.append("thread counts must not be negative")
         if self.log_level not in LOG_LEVELS:
