@@ -64,3 +64,14 @@ def test_the_log_level_variable_applies_without_a_flag() -> None:
 def test_the_serve_log_level_flag_wins_over_its_variable() -> None:
     settings = settings_from(["--log-level", "ERROR"], {"VAESERVE_LOG_LEVEL": "DEBUG"})
     assert settings.log_level == "ERROR"
+
+
+def test_workers_auto_is_one_per_cpu_and_the_default_is_one_process() -> None:
+    auto = settings_from(["--workers", "auto"], {})
+    from_env = settings_from([], {"VAESERVE_WORKERS": "3"})
+    assert (settings_from([], {}).workers, auto.workers, from_env.workers) == (1, 0, 3)
+
+
+def test_zero_workers_is_refused_on_the_command_line() -> None:
+    with pytest.raises(SystemExit):
+        settings_from(["--workers", "0"], {})

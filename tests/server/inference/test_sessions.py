@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,11 @@ def test_cpu_limit_without_a_quota_is_the_affinity_mask(tmp_path: Path) -> None:
 def test_inference_workers_default_to_one_per_cpu_of_the_limit_and_at_least_two() -> None:
     assert inference_threads() == max(2, cpu_limit())
     assert inference_threads(0) == max(2, cpu_limit())
+
+
+def test_each_of_several_serving_processes_gets_its_share_of_the_cpus() -> None:
+    assert inference_threads(0, processes=2) == max(1, math.ceil(cpu_limit() / 2))
+    assert inference_threads(0, processes=cpu_limit() * 4) == 1
 
 
 def test_onnxruntime_runs_one_thread_per_call_by_default() -> None:
