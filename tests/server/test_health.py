@@ -17,7 +17,9 @@ async def started(state: HealthState) -> HealthState:
 def test_a_gated_worker_is_not_ready_until_the_gate_opens_though_alive() -> None:
     async def scenario() -> list[tuple[bool | None, ...]]:
         state = await started(HealthState(gated=True))
-        seen = [(state.status(""), state.status(SERVICE_NAME), state.status("tiny-grey"))]
+        seen: list[tuple[bool | None, ...]] = [
+            (state.status(""), state.status(SERVICE_NAME), state.status("tiny-grey"))
+        ]
         await state.set_gate(True)
         seen.append((state.status(""), state.status(SERVICE_NAME), state.status("tiny-grey")))
         return seen

@@ -91,7 +91,7 @@ class ClosedLoop:
             )
         finally:
             for channel in channels:
-                await channel.close()
+                await channel.close(grace=None)
 
     async def _caller(self, stub: vae_service_pb2_grpc.VaeServiceStub) -> None:
         while not self.stop.is_set():

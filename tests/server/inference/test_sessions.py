@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from tests import onnx_models
+from vaeserve.server.cpus import cpu_limit
 from vaeserve.server.inference.sessions import (
     CPU,
     GraphSession,
     batch_buckets,
     bucket_for,
     choose_providers,
-    cpu_limit,
     inference_threads,
     intra_op_threads,
 )
@@ -36,16 +36,6 @@ def test_a_batch_is_padded_to_the_smallest_bucket_that_holds_it(n: int, bucket: 
 
 def test_a_batch_past_the_largest_bucket_is_not_padded() -> None:
     assert bucket_for(300, (1, 4)) == 300
-
-
-def test_cpu_limit_follows_the_cgroup_quota(tmp_path: Path) -> None:
-    (tmp_path / "cpu.max").write_text("150000 100000\n")
-    assert cpu_limit(tmp_path) == min(2, len(os.sched_getaffinity(0)))
-
-
-def test_cpu_limit_without_a_quota_is_the_affinity_mask(tmp_path: Path) -> None:
-    (tmp_path / "cpu.max").write_text("max 100000\n")
-    assert cpu_limit(tmp_path) == len(os.sched_getaffinity(0))
 
 
 def test_inference_workers_default_to_one_per_cpu_of_the_limit_and_at_least_two() -> None:
