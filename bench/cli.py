@@ -132,9 +132,9 @@ def add_parser(subparsers: Any) -> None:
     add(
         "--output",
         type=Path,
-        default=Path("reports/benchmark.md"),
-        help="where to write the markdown report (default: %(default)s); the raw numbers go "
-        "beside it, as .json",
+        default=None,
+        help="where to write the markdown report (default: reports/benchmark.md); the raw "
+        "numbers go beside it, as .json",
     )
     add(
         "--profile",
@@ -144,6 +144,13 @@ def add_parser(subparsers: Any) -> None:
         help="sample every server process with py-spy under load; collapsed stacks go to "
         "DIR and the hottest functions into the report",
     )
+    add(
+        "--workers",
+        default=None,
+        help="compare `vaeserve serve --workers` counts instead of the targets, e.g. 1,2, in "
+        "alternating rounds; the report goes to reports/workers.md unless --output is given",
+    )
+    add("--rounds", type=int, default=3, help="rounds of the --workers comparison (default 3)")
     add(
         "--quick",
         action="store_true",
@@ -172,9 +179,15 @@ def build_settings(args: argparse.Namespace) -> BenchSettings:
     unknown = sorted((set(methods) - set(METHODS)) | (set(targets) - set(TARGETS)))
     if unknown:
         raise ValueError(f"unknown method or target {unknown}: choose from {METHODS} and {TARGETS}")
+    workers = _counts(args.workers) if args.workers else ()
+    if args.rounds < 1:
+        raise ValueError("--rounds must be at least 1")
+    default_output = Path("reports/workers.md" if workers else "reports/benchmark.md")
     return BenchSettings(
         repository=args.model_repository or embedded_repository(),
-        output=args.output,
+        output=args.output or default_output,
+        workers=workers,
+        rounds=args.rounds,
         models=_names(args.models),
         methods=methods,
         targets=targets,
@@ -217,6 +230,10 @@ def command_line(settings: BenchSettings) -> str:
     }
     if settings.profile_dir is not None:
         flags["--profile"] = str(settings.profile_dir)
+    if settings.workers:
+        flags["--workers"] = joined(settings.workers)
+        flags["--rounds"] = str(settings.rounds)
+        del flags["--targets"], flags["--ort-batch-sizes"], flags["--ort-seconds"]
     return "vaeserve bench " + " ".join(f"{k} {shlex.quote(v)}" for k, v in flags.items())
 
 
@@ -229,6 +246,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, argparse.ArgumentTypeError) as error:
         print(f"vaeserve bench: {error}", file=sys.stderr)
         return 2
+    if settings.workers:
+        return _run_workers(settings)
     try:
         with tempfile.TemporaryDirectory(prefix="vaeserve-bench-") as logs:
             bench = run_benchmark(settings, Path(logs), lambda line: print(line, file=sys.stderr))
@@ -238,5 +257,24 @@ def run(args: argparse.Namespace) -> int:
     settings.output.parent.mkdir(parents=True, exist_ok=True)
     settings.output.write_text(render(bench, command_line(settings)), encoding="utf-8")
     settings.output.with_suffix(".json").write_text(raw_json(bench), encoding="utf-8")
+    print(f"report written to {settings.output}")
+    return 0
+
+
+def _run_workers(settings: BenchSettings) -> int:
+    """``--workers``: the alternating-rounds comparison of worker counts, its own report."""
+    from vaeserve.bench.run import BENCH_ERRORS
+    from vaeserve.bench.workers import render_workers, run_workers_comparison
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="vaeserve-bench-") as logs:
+            compared = run_workers_comparison(
+                settings, Path(logs), lambda line: print(line, file=sys.stderr)
+            )
+    except BENCH_ERRORS as error:
+        print(f"vaeserve bench: {error}", file=sys.stderr)
+        return 1
+    settings.output.parent.mkdir(parents=True, exist_ok=True)
+    settings.output.write_text(render_workers(compared, command_line(settings)), encoding="utf-8")
     print(f"report written to {settings.output}")
     return 0

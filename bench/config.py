@@ -81,6 +81,11 @@ class BenchSettings:
     startup_timeout_s: float = 120.0
     # Where py-spy profiles of every target go; None: no profiling.
     profile_dir: Path | None = None
+    # Worker counts (`vaeserve serve --workers`) to compare instead of the targets; empty:
+    # the usual run. Measured in alternating rounds (vaeserve.bench.workers).
+    workers: tuple[int, ...] = ()
+    # Rounds of that comparison.
+    rounds: int = 3
 
     def scenarios(self) -> list[Scenario]:
         return [
