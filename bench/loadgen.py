@@ -250,6 +250,10 @@ class LoadGenerator:
             text=True,
         )
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def run(self, job: LoadJob) -> LoadResult:
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None and stdout is not None

@@ -12,9 +12,10 @@ cores with the server, which is said in the report.
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,16 @@ from vaeserve.bench.stats import LoadResult
 Progress = Callable[[str], None]
 CHANNELS_PER_WORKER = 4
 READY_SERVICE = "vaeserve.v1.VaeService"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SERVING = health_pb2.HealthCheckResponse.SERVING
+
+
+@dataclass(frozen=True)
+class CoresUsed:
+    """CPU time over wall time while one scenario ran: how many cores each side kept busy."""
+
+    server: float
+    load_generator: float
 
 
 @dataclass
@@ -41,6 +51,7 @@ class WorkersRun:
     settings: BenchSettings
     channels: int
     rounds: dict[int, dict[Scenario, list[LoadResult]]] = field(default_factory=dict)
+    cores: dict[int, dict[Scenario, list[CoresUsed]]] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
 
 
@@ -55,14 +66,16 @@ def run_workers_comparison(
     shapes = {name: find_model(settings.repository, name).shape for name in settings.models}
     run = WorkersRun(settings, channels_for(settings))
     run.rounds = {count: {} for count in settings.workers}
+    run.cores = {count: {} for count in settings.workers}
     with LoadGenerator() as loadgen:
         for round_index in range(settings.rounds):
             order = settings.workers if round_index % 2 == 0 else settings.workers[::-1]
             for count in order:
                 name = f"workers-{count}-round-{round_index + 1}"
                 results = _measure(settings, count, shapes, loadgen, log_dir / f"{name}.log", run)
-                for scenario, result in results.items():
+                for scenario, (result, cores) in results.items():
                     run.rounds[count].setdefault(scenario, []).append(result)
+                    run.cores[count].setdefault(scenario, []).append(cores)
                     progress(_progress_line(count, round_index, scenario, result))
     run.environment = environment()
     return run
@@ -75,7 +88,7 @@ def _measure(
     loadgen: LoadGenerator,
     log_path: Path,
     run: WorkersRun,
-) -> dict[Scenario, LoadResult]:
+) -> dict[Scenario, tuple[LoadResult, CoresUsed]]:
     port, metrics_port = free_port(), free_port()
     command = [*target_command("vaeserve", settings, port, metrics_port), "--workers", str(count)]
     results = {}
@@ -91,8 +104,40 @@ def _measure(
                 settings.warmup_s,
                 run.channels,
             )
-            results[scenario] = loadgen.run(job)
+            started = time.perf_counter()
+            server_cpu, loadgen_cpu = tree_cpu_s(server.pid), tree_cpu_s(loadgen.pid)
+            result = loadgen.run(job)
+            wall = time.perf_counter() - started
+            cores = CoresUsed(
+                (tree_cpu_s(server.pid) - server_cpu) / wall,
+                (tree_cpu_s(loadgen.pid) - loadgen_cpu) / wall,
+            )
+            results[scenario] = (result, cores)
     return results
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and every live descendant, from /proc."""
+    total = 0.0
+    for member in [pid, *_descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *_descendants(child)]
+    return found
 
 
 def _wait_ready(address: str, timeout_s: float) -> None:
@@ -131,24 +176,28 @@ def render_workers(run: WorkersRun, command: str) -> str:
         f"Each server was measured {run.settings.rounds} times, the order of the worker counts "
         "alternating from round to round; the tables give the median of the rounds. The load "
         f"generator is one process with {run.channels} channels (one connection each) on the "
-        "same machine: its CPU comes out of the same cores the workers use.",
+        "same machine: its CPU comes out of the same cores the workers use. Server and load "
+        "generator cores are CPU seconds over wall seconds while a scenario ran (warm-up "
+        "included), the server's summed over the supervisor and its workers.",
         "",
         "## Medians",
         "",
         "| model | method | items | concurrency | workers | req/s | items/s | p50 ms | p99 ms "
-        f"| req/s vs {base} worker |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| req/s vs {base} worker | server cores | load generator cores |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario in run.settings.scenarios():
         base_rps = _median(run.rounds[base][scenario], "requests_per_s")
         for count in counts:
             results = run.rounds[count][scenario]
+            cores = run.cores[count][scenario]
             rps = _median(results, "requests_per_s")
             lines.append(
                 f"| {scenario.model} | {scenario.method} | {scenario.items} "
                 f"| {scenario.concurrency} | {count} | {rps:,.0f} "
                 f"| {_median(results, 'items_per_s'):,.0f} | {_median(results, 'p50_ms'):.2f} "
-                f"| {_median(results, 'p99_ms'):.2f} | {rps / base_rps if base_rps else 0:.2f} |"
+                f"| {_median(results, 'p99_ms'):.2f} | {rps / base_rps if base_rps else 0:.2f} "
+                f"| {_median(cores, 'server'):.2f} | {_median(cores, 'load_generator'):.2f} |"
             )
     lines += [
         "",
@@ -174,5 +223,5 @@ def render_workers(run: WorkersRun, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _median(results: list[LoadResult], name: str) -> float:
+def _median(results: Sequence[object], name: str) -> float:
     return float(statistics.median(getattr(result, name) for result in results))
