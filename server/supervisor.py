@@ -262,7 +262,9 @@ class Supervisor:
                 log.error("worker %d did not exit in time: killing it", slot.index)
                 slot.process.kill()
                 slot.process.join()
-            if slot.process.exitcode != 0:
+            # Killed by the forwarded SIGTERM itself: it had not yet set up its drain, so
+            # it was still starting and had admitted nothing.
+            if slot.process.exitcode not in (0, -signal.SIGTERM):
                 clean = False
                 log.error("worker %d %s while draining", slot.index, _how(slot.process.exitcode))
             if slot.pipe is not None:

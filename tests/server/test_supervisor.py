@@ -170,7 +170,8 @@ def test_the_supervisor_never_loads_grpc(two_workers: ServeProcess) -> None:
     assert ("cygrpc" in maps, "cygrpc" in worker_maps) == (False, True)
 
 
-def test_sigterm_drains_every_worker_and_exits_0() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_drains_every_worker_and_exits_0(signum: int) -> None:
     # Slow calls: at the signal, calls sent 0.1 s before are admitted in one worker or the
     # other (queued or running); each of those must still be answered.
     flags = ("--workers", "2", "--grace-period-s", "10")
@@ -182,7 +183,7 @@ def test_sigterm_drains_every_worker_and_exits_0() -> None:
             task = asyncio.create_task(load.run())
             await asyncio.sleep(1.0)
             signalled = time.monotonic()
-            server.process.send_signal(signal.SIGTERM)
+            server.process.send_signal(signum)
             await asyncio.sleep(1.0)
             load.stop.set()
             await task
