@@ -111,7 +111,13 @@ def add_parser(subparsers: Any) -> None:
         default=0,
         help="onnxruntime intra-op threads in process and in the naive server (0: its choice)",
     )
-    add("--channels", type=int, default=1, help="gRPC channels of the load generator")
+    add(
+        "--channels",
+        type=int,
+        default=1,
+        help="gRPC channels of the load generator; at least 4 per worker against a server "
+        "with --workers",
+    )
     add(
         "--server-args",
         default="",

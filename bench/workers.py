@@ -30,7 +30,6 @@ from vaeserve.bench.run import environment, target_command
 from vaeserve.bench.stats import LoadResult
 
 Progress = Callable[[str], None]
-CHANNELS_PER_WORKER = 4
 READY_SERVICE = "vaeserve.v1.VaeService"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -56,7 +55,8 @@ class WorkersRun:
 
 
 def channels_for(settings: BenchSettings) -> int:
-    return max(settings.channels, CHANNELS_PER_WORKER * max(settings.workers))
+    """One channel count for every server of the comparison: enough for the largest."""
+    return settings.load_channels(max(settings.workers))
 
 
 def run_workers_comparison(

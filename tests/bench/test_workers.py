@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from vaeserve.bench.config import BenchSettings
-from vaeserve.bench.workers import CHANNELS_PER_WORKER, channels_for
+from vaeserve.bench.config import CHANNELS_PER_WORKER, BenchSettings
+from vaeserve.bench.workers import channels_for
 from vaeserve.cli import main
 
 FLAGS = [
@@ -46,3 +46,13 @@ def test_every_round_of_every_worker_count_is_reported(report: str) -> None:
 def test_the_load_generator_opens_several_connections_per_worker(tmp_path: Path) -> None:
     settings = BenchSettings(repository=tmp_path, output=tmp_path / "r.md", workers=(1, 2))
     assert channels_for(settings) == 2 * CHANNELS_PER_WORKER
+
+
+def test_a_server_started_with_workers_gets_several_channels_per_worker(tmp_path: Path) -> None:
+    settings = BenchSettings(
+        repository=tmp_path, output=tmp_path / "r.md", server_args=("--workers", "3")
+    )
+    assert (settings.load_channels(), BenchSettings(tmp_path, tmp_path).load_channels()) == (
+        3 * CHANNELS_PER_WORKER,
+        1,
+    )
