@@ -42,7 +42,7 @@ class ClientOptions:
     ``"round_robin"`` over every address a name resolves to (the default for ``dns:///``).
     ``tls``, ``root_certificates``, ``private_key``, ``certificate_chain``: TLS and mutual
     TLS, PEM bytes. ``token``: a bearer token for every call. ``channels``: connections to
-    open and take in turn; use N against a server started with ``--workers N``.
+    open and take in turn; about 4 x N against a server started with ``--workers N``.
     ``max_message_bytes``: the largest message either way.
 
     Raises:
@@ -82,8 +82,8 @@ class ClientOptions:
     channels: int = 1
     """gRPC channels (each its own connection) opened to the target; calls take them in
     turn. A channel keeps to one connection and so to one server process: against a server
-    started with ``--workers N``, which shares its port between N processes, open at least N
-    to use them all."""
+    started with ``--workers N``, which shares its port between N processes, open about 4 x
+    N, since the kernel assigns connections to processes by hash, not in turn."""
 
     def __post_init__(self) -> None:
         if self.channels < 1:

@@ -70,7 +70,7 @@ function channelOptions(index, channels) {
 class VaeClient {
   // channels: connections to open and take in turn, one call each. A channel keeps to one
   // connection, so to one process of a server started with --workers N (SO_REUSEPORT
-  // spreads connections, not calls): use channels >= N to reach them all.
+  // spreads connections, not calls, and by hash): about 4 x N reach them all.
   constructor(target, { deadlineMs = 30000, token = null, credentials = null, channels = 1 } = {}) {
     if (!Number.isInteger(channels) || channels < 1) {
       throw new RangeError(`channels must be an integer of at least 1, got ${channels}`);
