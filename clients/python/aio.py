@@ -110,10 +110,10 @@ class AsyncClient:
             raise from_rpc_error(error) from None
 
     async def _model(self, model: str, version: int, timeout: float | None) -> ModelInfo:
-        key = (model, version)
-        if key not in self._models:
-            self._models[key] = await self.model_info(model, version=version, timeout=timeout)
-        return self._models[key]
+        """The model's info from the cache that :meth:`model_info` fills, asking once."""
+        if (model, version) not in self._models:
+            await self.model_info(model, version=version, timeout=timeout)
+        return self._models[(model, version)]
 
     async def _max_items(self, model: str, version: int, timeout: float | None) -> int:
         return max(1, (await self._model(model, version, timeout)).max_items_per_request)
@@ -143,7 +143,9 @@ class AsyncClient:
         self, model: str, *, version: int = 0, timeout: float | None = None
     ) -> ModelInfo:
         request = pb.GetModelInfoRequest(model_name=model, model_version=version)
-        return msg.read_model_info(await self._call("GetModelInfo", request, timeout))
+        info = msg.read_model_info(await self._call("GetModelInfo", request, timeout))
+        self._models[(model, version)] = info  # the limits and shape the other calls use
+        return info
 
     @documented_as(Client.encode)
     async def encode(

@@ -90,7 +90,7 @@ class Client:
 
     def _call(self, method: str, request: Any, timeout: float | None) -> Any:
         """One RPC on the next channel in turn, its failure raised as a VaeServeError."""
-        stub = self._stubs[next(self._turn) % len(self._stubs)]
+        stub = self._stubs[next(self._turn) % len(self._stubs)]  # next() is atomic under the GIL
         try:
             return getattr(stub, method)(
                 request,
@@ -101,10 +101,10 @@ class Client:
             raise from_rpc_error(error) from None
 
     def _model(self, model: str, version: int, timeout: float | None) -> ModelInfo:
-        key = (model, version)
-        if key not in self._models:
-            self._models[key] = self.model_info(model, version=version, timeout=timeout)
-        return self._models[key]
+        """The model's info from the cache that :meth:`model_info` fills, asking once."""
+        if (model, version) not in self._models:
+            self.model_info(model, version=version, timeout=timeout)
+        return self._models[(model, version)]
 
     def _max_items(self, model: str, version: int, timeout: float | None) -> int:
         return max(1, self._model(model, version, timeout).max_items_per_request)
@@ -161,7 +161,9 @@ class Client:
             VaeServeError: any other failed call (see the class docstring).
         """
         request = pb.GetModelInfoRequest(model_name=model, model_version=version)
-        return msg.read_model_info(self._call("GetModelInfo", request, timeout))
+        info = msg.read_model_info(self._call("GetModelInfo", request, timeout))
+        self._models[(model, version)] = info  # the limits and shape the other calls use
+        return info
 
     def encode(
         self,
