@@ -34,6 +34,7 @@ from tests.serve_process import (
     wait_serving,
 )
 from tests.tensor_messages import random_latents, tensor
+from vaeserve.client import Client, ClientOptions
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
 
@@ -131,6 +132,20 @@ def test_calls_through_many_channels_reach_every_worker(two_workers: ServeProces
     page = two_workers.metrics()
     per_worker = [metric_sum(page, "vaeserve_worker_requests_total", worker=w) for w in "01"]
     assert all(count > 0 for count in per_worker), per_worker
+
+
+def test_one_sdk_client_with_several_channels_reaches_every_worker(
+    two_workers: ServeProcess,
+) -> None:
+    def per_worker() -> list[float]:
+        page = two_workers.metrics()
+        return [metric_sum(page, "vaeserve_worker_requests_total", worker=w) for w in "01"]
+
+    before = per_worker()
+    with Client(two_workers.address, options=ClientOptions(channels=CHANNELS)) as client:
+        for _ in range(2 * CHANNELS):  # the client takes its channels in turn
+            client.decode("tiny-grey", random_latents(4))
+    assert all(after > earlier for after, earlier in zip(per_worker(), before, strict=True))
 
 
 def test_metrics_count_every_call_made_across_the_workers(two_workers: ServeProcess) -> None:
