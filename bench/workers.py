@@ -178,13 +178,16 @@ def render_workers(run: WorkersRun, command: str) -> str:
         f"generator is one process with {run.channels} channels (one connection each) on the "
         "same machine: its CPU comes out of the same cores the workers use. Server and load "
         "generator cores are CPU seconds over wall seconds while a scenario ran (warm-up "
-        "included), the server's summed over the supervisor and its workers.",
+        "included), the server's summed over the supervisor and its workers. *Paired* is the "
+        "median over rounds of each round's req/s against the same round's "
+        f"{base}-worker req/s, measured minutes apart: less swayed by the machine's neighbours "
+        "than a ratio of medians.",
         "",
         "## Medians",
         "",
         "| model | method | items | concurrency | workers | req/s | items/s | p50 ms | p99 ms "
-        f"| req/s vs {base} worker | server cores | load generator cores |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| req/s vs {base} worker | paired | server cores | load generator cores |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario in run.settings.scenarios():
         base_rps = _median(run.rounds[base][scenario], "requests_per_s")
@@ -197,6 +200,7 @@ def render_workers(run: WorkersRun, command: str) -> str:
                 f"| {scenario.concurrency} | {count} | {rps:,.0f} "
                 f"| {_median(results, 'items_per_s'):,.0f} | {_median(results, 'p50_ms'):.2f} "
                 f"| {_median(results, 'p99_ms'):.2f} | {rps / base_rps if base_rps else 0:.2f} "
+                f"| {_paired_ratio(results, run.rounds[base][scenario]):.2f} "
                 f"| {_median(cores, 'server'):.2f} | {_median(cores, 'load_generator'):.2f} |"
             )
     lines += [
@@ -221,6 +225,15 @@ def render_workers(run: WorkersRun, command: str) -> str:
     lines += ["", "## Environment", "", "| | |", "|---|---|"]
     lines += [f"| {key} | {value} |" for key, value in run.environment.items()]
     return "\n".join(lines) + "\n"
+
+
+def _paired_ratio(results: list[LoadResult], base: list[LoadResult]) -> float:
+    ratios = [
+        r.requests_per_s / b.requests_per_s
+        for r, b in zip(results, base, strict=True)
+        if b.requests_per_s > 0
+    ]
+    return float(statistics.median(ratios)) if ratios else 0.0
 
 
 def _median(results: Sequence[object], name: str) -> float:
