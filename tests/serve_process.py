@@ -34,7 +34,7 @@ class ServeProcess:
     def __init__(self, repository: Path, *flags: str) -> None:
         command = [
             sys.executable, "-m", "vaeserve", "serve", "--host", "127.0.0.1", "--port", "0",
-            "--metrics-port", "0", "--model-repository", str(repository),
+            "--metrics-port", "0", "--http-port", "0", "--model-repository", str(repository),
             "--intra-op-threads", "1", *flags,
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
