@@ -49,8 +49,11 @@ class HttpFront:
         sock: socket.socket,
         ssl_context: ssl.SSLContext | None,
         health: HealthState,
+        body_limit: int,
     ) -> None:
         self.app = app
+        self.body_limit = body_limit
+        """The largest request body taken, in bytes (413 past it)."""
         self._sock = sock
         self._ssl = ssl_context
         self._health = health
@@ -147,7 +150,7 @@ def build_http_front(
     Probes(health).add_to(app)
     OpenApiRoute(rpc_routes).add_to(app)
     StaticFiles().add_to(app)  # last: its pattern would take any path
-    return HttpFront(app, bind(host, port), ssl_context, health)
+    return HttpFront(app, bind(host, port), ssl_context, health, limit)
 
 
 def bind(host: str, port: int) -> socket.socket:
