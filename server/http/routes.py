@@ -28,11 +28,6 @@ from vaeserve.v1 import vae_service_pb2 as pb
 SERVICE = pb.DESCRIPTOR.services_by_name["VaeService"]
 MODEL_PATH = "/v1/models/{model_name}"
 VERSION_PATH = MODEL_PATH + "/versions/{model_version}"
-# Path variables match one segment, and a model name holds no ':' (the custom-verb mark).
-_SEGMENT_PATTERNS = {
-    "{model_name}": "{model_name:[^/:]+}",
-    "{model_version}": "{model_version:[^/:]+}",
-}
 VERBS: Mapping[str, str] = {
     "Encode": "encode",
     "Decode": "decode",
@@ -41,6 +36,14 @@ VERBS: Mapping[str, str] = {
     "Reconstruct": "reconstruct",
 }
 VERSION_QUERY = "version"
+# Path variables match one segment. A model name may hold ':'; the resource route refuses
+# to take a name that ends in a custom verb, so GET on a POST-only method is 405, not 404.
+_NOT_A_VERB = "".join(f"(?<!:{verb})" for verb in VERBS.values())
+_SEGMENT_PATTERNS = {
+    "{model_name}:": "{model_name:[^/]+}:",
+    "{model_name}": "{model_name:[^/]+" + _NOT_A_VERB + "}",
+    "{model_version}": "{model_version:[^/:]+}",
+}
 UINT32_MAX = 2**32 - 1
 
 Rpc = Callable[[Any, WhyAbandoned], Awaitable[Message]]

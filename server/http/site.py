@@ -143,7 +143,7 @@ def build_http_front(
 ) -> HttpFront:
     """Bind ``host:port`` and build the application of every route on it."""
     limit = bodies.body_limit(grpc_receive_limit)
-    app = web.Application(client_max_size=limit, handler_args={"max_field_size": 16384})
+    app = web.Application(client_max_size=limit)
     rpc_routes = RpcRoutes(handlers, metrics, token, limit)
     rpc_routes.add_to(app)
     PictureRoutes(rpc_routes).add_to(app)

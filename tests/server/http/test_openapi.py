@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
@@ -18,8 +19,9 @@ COMMITTED = ROOT / "server" / "http" / "openapi.json"
 
 
 @pytest.fixture(scope="module")
-def document() -> dict:
-    return json.loads(COMMITTED.read_text())
+def document() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(COMMITTED.read_text())
+    return loaded
 
 
 def test_the_committed_document_is_what_the_proto_and_the_routes_give() -> None:
