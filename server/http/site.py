@@ -19,6 +19,7 @@ import socket
 import ssl
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from vaeserve.server.dataplane.handlers import VaeHandlers
@@ -38,6 +39,25 @@ log = logging.getLogger(__name__)
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 LISTEN_BACKLOG = 1024
+AIOHTTP_SERVER_LOG = "aiohttp.server"
+
+
+class _ClientMistakes(logging.Filter):
+    """aiohttp logs a request it cannot parse (a request line over 8 KiB, a broken header:
+    the client's mistake, answered 400) as an error with a traceback, so any client could
+    fill the log. Such records are kept only when that logger is set to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            return logging.getLogger(AIOHTTP_SERVER_LOG).isEnabledFor(logging.DEBUG)
+        return True
+
+
+def _quiet_client_mistakes() -> None:
+    logger = logging.getLogger(AIOHTTP_SERVER_LOG)
+    if not any(isinstance(f, _ClientMistakes) for f in logger.filters):
+        logger.addFilter(_ClientMistakes())
 
 
 class HttpFront:
@@ -142,6 +162,7 @@ def build_http_front(
     ssl_context: ssl.SSLContext | None,
 ) -> HttpFront:
     """Bind ``host:port`` and build the application of every route on it."""
+    _quiet_client_mistakes()
     limit = bodies.body_limit(grpc_receive_limit)
     app = web.Application(client_max_size=limit)
     rpc_routes = RpcRoutes(handlers, metrics, token, limit)

@@ -143,3 +143,10 @@ def test_a_reply_body_is_always_json_for_errors_of_the_framework(url) -> None:
     answer = call(f"{url}/v1/models", "POST", json.dumps({}).encode())
     assert answer.content_type == "application/json"
     assert answer.status == 405
+
+
+def test_a_request_line_over_8_kib_is_400_and_logs_no_traceback(url, caplog) -> None:
+    with caplog.at_level("INFO"):
+        answer = call(f"{url}/v1/models/{'x' * 9000}")
+    assert answer.status == 400
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
