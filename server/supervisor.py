@@ -3,8 +3,8 @@ one health state, started, watched, replaced and drained by this parent process.
 
 One process is bounded by gRPC's per-call work on its one event-loop thread; N processes
 multiply that. Each worker (:mod:`vaeserve.server.worker`) is a complete server that binds
-the same gRPC port (and health port) with SO_REUSEPORT, so the kernel spreads *connections*
-over them -- a client must open several channels to use several workers.
+the same gRPC port (and health and HTTP ports) with SO_REUSEPORT, so the kernel spreads
+*connections* over them -- a client must open several channels to use several workers.
 
 - **No gRPC in the parent.** Workers are spawned (a fresh interpreter, not a fork), and this
   module imports nothing that loads grpc, as grpcio's multiprocessing guidance requires.
@@ -71,14 +71,19 @@ def supervise(settings: Settings, workers: int) -> int:
         ports = stack.enter_context(_reserved_ports(settings))
         metrics_dir = stack.enter_context(_multiprocess_dir())
         worker_settings = dataclasses.replace(
-            settings, port=ports[0], health_port=ports[1], metrics_port=-1, workers=workers
+            settings,
+            port=ports.grpc,
+            health_port=ports.health,
+            http_port=ports.http,
+            metrics_port=-1,
+            workers=workers,
         )
         log.info(
-            "gRPC listening on %s:%d (%d workers sharing the port)",
-            settings.host,
-            ports[0],
-            workers,
+            "gRPC listening on %s:%d (%d workers share it)", settings.host, ports.grpc, workers
         )
+        if ports.http >= 0:
+            host = settings.http_host or settings.host
+            log.info("HTTP listening on %s:%d (%d workers share it)", host, ports.http, workers)
         supervisor = Supervisor(worker_settings, workers, metrics_dir)
         if settings.metrics_port >= 0:
             stack.enter_context(_metrics_endpoint(settings, supervisor, metrics_dir))
@@ -296,15 +301,26 @@ def _how(exitcode: int | None) -> str:
     return f"exited with code {exitcode}"
 
 
+@dataclass(frozen=True)
+class _Ports:
+    """The ports every worker binds; -1 for one that is off."""
+
+    grpc: int
+    health: int
+    http: int
+
+
 @contextlib.contextmanager
-def _reserved_ports(settings: Settings) -> Iterator[tuple[int, int]]:
-    """The gRPC port and the health port (-1: off), held against anyone but the workers."""
+def _reserved_ports(settings: Settings) -> Iterator[_Ports]:
+    """The gRPC, health and HTTP ports, held against anyone but the workers."""
     with contextlib.ExitStack() as stack:
         port = _reserve(stack, settings.host, settings.port)
-        health_port = -1
+        health_port = http_port = -1
         if settings.health_port >= 0:
             health_port = _reserve(stack, settings.host, settings.health_port)
-        yield port, health_port
+        if settings.http_port >= 0:
+            http_port = _reserve(stack, settings.http_host or settings.host, settings.http_port)
+        yield _Ports(port, health_port, http_port)
 
 
 def _reserve(stack: contextlib.ExitStack, host: str, port: int) -> int:

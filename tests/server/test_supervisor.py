@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -178,6 +179,14 @@ def test_the_health_port_is_shared_and_serving(two_workers: ServeProcess) -> Non
         with grpc.insecure_channel(f"127.0.0.1:{port}", options=OWN_CONNECTION) as channel:
             statuses.add(health_status(channel))
     assert statuses == {"SERVING"}
+
+
+def test_the_http_port_is_shared_and_ready(two_workers: ServeProcess) -> None:
+    statuses = set()
+    for _ in range(16):  # urllib opens a fresh connection each time
+        with urllib.request.urlopen(f"{two_workers.http_url}/readyz", timeout=10) as reply:
+            statuses.add(reply.status)
+    assert statuses == {200}
 
 
 def test_the_supervisor_never_loads_grpc(two_workers: ServeProcess) -> None:
