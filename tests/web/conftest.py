@@ -1,0 +1,94 @@
+"""Fixtures for the explorer page's tests: a real server with its HTTP port (one for the
+session, one more with a bearer token), Debian's chromium, and a fresh page per test that
+fails the test on any console error or uncaught exception it did not expect.
+
+Chain: ``chromium`` (skips when /usr/bin/chromium is missing) -> ``browser`` ->
+``page`` (console watched) ; ``web`` / ``token_web`` (servers). Page helpers live in
+tests/web/explorer.py.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # type: ignore[import-not-found]  # noqa: E402
+
+TOKEN = "explorer-test-token"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    if not harness.CHROMIUM.exists():
+        pytest.skip(
+            "Debian's chromium is not installed at /usr/bin/chromium "
+            "(make test installs it: apt-get install chromium)"
+        )
+    return Path(harness.CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def http_api() -> None:
+    if not harness.has_http_api():
+        pytest.skip("this vaeserve has no HTTP API (`vaeserve serve --http-port`)")
+
+
+@pytest.fixture(scope="session")
+def web(http_api: None) -> Iterator[harness.WebServer]:
+    """The embedded models over HTTP, no token."""
+    with harness.web_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def token_web(http_api: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.WebServer]:
+    """The embedded models over HTTP behind the bearer token ``TOKEN``."""
+    token_file = tmp_path_factory.mktemp("token") / "token"
+    token_file.write_text(TOKEN + "\n")
+    with harness.web_server("--auth-token-file", str(token_file)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: Path) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=harness.CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Console:
+    """Console errors and uncaught exceptions of one page; ``expect`` excuses a pattern."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.expected: list[re.Pattern[str]] = []
+
+    def expect(self, pattern: str) -> None:
+        self.expected.append(re.compile(pattern))
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.expected)]
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(browser, console: Console) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    opened.on("console", lambda m: m.type == "error" and console.errors.append(m.text))
+    opened.on("pageerror", lambda error: console.errors.append(f"uncaught: {error}"))
+    yield opened
+    context.close()
+    assert console.unexpected() == [], "the page logged errors"
