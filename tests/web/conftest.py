@@ -19,7 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # type: ignore[import-not-found]  # noqa: E402
 
-TOKEN = "explorer-test-token"
+
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +49,7 @@ def web(http_api: None) -> Iterator[harness.WebServer]:
 def token_web(http_api: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.WebServer]:
     """The embedded models over HTTP behind the bearer token ``TOKEN``."""
     token_file = tmp_path_factory.mktemp("token") / "token"
-    token_file.write_text(TOKEN + "\n")
+    token_file.write_text(harness.TOKEN + "\n")
     with harness.web_server("--auth-token-file", str(token_file)) as server:
         yield server
 

@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
 # and a port, except the metrics endpoint's and the gRPC one's.
 HTTP_LINE = re.compile(r"(?i)\bhttp\b.*?(?:[\d.]+|\[[:\d]*\]|localhost):(\d+)")
 START_TIMEOUT_S = 120.0
+TOKEN = "explorer-test-token"  # the bearer token of the `token_web` server
 
 
 def has_http_api() -> bool:
