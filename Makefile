@@ -55,7 +55,7 @@ lint: $(VENV)/.dev-installed
 	buf lint
 
 typecheck: $(VENV)/.dev-installed
-	$(BIN)/python -m mypy src training export server clients/python tests
+	$(BIN)/python -m mypy src training export server bench clients/python tests
 
 pytest: $(VENV)/.dev-installed tools
 	$(BIN)/python -m pytest

@@ -4,7 +4,8 @@
 and dial what comes back). ``await server.start()`` listens at once, health saying
 NOT_SERVING; ``await server.load_models()`` opens, warms up and announces each model.
 ``vaeserve serve`` and the tests' fixtures do both. TLS, mutual TLS and the bearer token
-come from the settings (:mod:`vaeserve.server.security`, :mod:`vaeserve.server.auth`);
+come from the settings (:mod:`vaeserve.server.security.credentials`,
+:mod:`vaeserve.server.security.bearer`);
 ``interceptors`` and ``credentials`` let a caller add or replace them.
 """
 
@@ -23,17 +24,24 @@ import grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry, start_http_server
 
-from vaeserve.server.auth import BearerTokenInterceptor
-from vaeserve.server.health import SERVICE_NAME, Health
-from vaeserve.server.loader import Loader
+from vaeserve.server.dataplane.handlers import VaeHandlers
+from vaeserve.server.errors import BindError, Code
+from vaeserve.server.health import SERVICE_NAME, HealthState
+from vaeserve.server.inference.loader import Loader
+from vaeserve.server.inference.model_table import ModelTable
+from vaeserve.server.inference.repository import VersionEntry, scan_repository
+from vaeserve.server.inference.sessions import (
+    choose_providers,
+    inference_threads,
+    intra_op_threads,
+)
 from vaeserve.server.metrics import Metrics
-from vaeserve.server.repository import VersionEntry, scan_repository
-from vaeserve.server.runtime import FAILED, READY, ModelTable
-from vaeserve.server.security import read_tls_files, read_token, server_credentials
-from vaeserve.server.service import VaeService
-from vaeserve.server.sessions import choose_providers, inference_threads, intra_op_threads
+from vaeserve.server.rpc.health import HEALTH_SERVICE_NAME, add_health_service
+from vaeserve.server.rpc.malformed import MalformedRequestInterceptor
+from vaeserve.server.rpc.servicer import VaeServicer
+from vaeserve.server.rpc.token_interceptor import BearerTokenInterceptor
+from vaeserve.server.security.credentials import read_tls_files, read_token, server_credentials
 from vaeserve.server.settings import Settings
-from vaeserve.server.wire import MalformedRequestInterceptor
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
@@ -68,15 +76,19 @@ class VaeServer:
         self,
         settings: Settings,
         grpc_server: grpc.aio.Server,
-        service: VaeService,
-        health: Health,
+        handlers: VaeHandlers,
+        metrics: Metrics,
+        health: HealthState,
         executor: ThreadPoolExecutor,
+        providers: list[str],
         health_server: tuple[grpc.aio.Server, int] | None = None,
     ) -> None:
         self.settings = settings
         self.grpc_server = grpc_server
-        self.service = service
+        self.handlers = handlers
+        self.metrics = metrics
         self.health = health
+        self._providers = providers
         self._executor = executor
         self._health_server: grpc.aio.Server | None = None
         self.health_port: int | None = None
@@ -93,7 +105,7 @@ class VaeServer:
         if self.settings.metrics_port >= 0:
             host = self.settings.metrics_host or self.settings.host
             self._metrics_http, _ = start_http_server(
-                self.settings.metrics_port, host, registry=self.service.metrics.registry
+                self.settings.metrics_port, host, registry=self.metrics.registry
             )
             self.metrics_port = int(self._metrics_http.server_port)
             log.info("metrics on http://%s:%d/metrics", host, self.metrics_port)
@@ -103,33 +115,27 @@ class VaeServer:
         settings = self.settings
         loader = Loader(
             settings,
-            choose_providers(settings.execution_provider),
+            self._providers,
             intra_op_threads(settings.intra_op_threads),
             inference_threads(settings.inference_threads),
             self._executor,
-            self.service.metrics,
+            self.metrics,
         )
         loop = asyncio.get_running_loop()
-        table = self.service.table
+        table = self.handlers.table
         if not table.versions:
             log.warning("no model versions in %s: serving nothing", settings.model_repository)
-        for state in table.all_states():
-            if state.state == FAILED:
-                continue
+        for entry in table.loading():
             try:
-                model = await loop.run_in_executor(self._executor, loader.load, state.entry)
+                model = await loop.run_in_executor(self._executor, loader.load, entry)
             except Exception as error:  # a version onnxruntime refuses fails alone
-                state.state, state.reason = FAILED, f"cannot serve it: {error}"
-                log.error(
-                    "refused model %s version %d: %s",
-                    state.entry.name,
-                    state.entry.version,
-                    state.reason,
-                )
+                reason = f"cannot serve it: {error}"
+                table.mark_failed(entry, reason)
+                log.error("refused model %s version %d: %s", entry.name, entry.version, reason)
                 continue
             model.start()
-            state.model, state.state = model, READY
-            self.service.metrics.model_info.labels(
+            table.mark_ready(model)
+            self.metrics.model_info.labels(
                 model.manifest.name, str(model.manifest.version), model.provider
             ).set(1)
             log.info(
@@ -140,20 +146,19 @@ class VaeServer:
                 model.manifest.latent_dim,
             )
         for name in table.versions:
-            await self.health.ready(name, bool(table.ready_versions(name)))
+            await self.health.set(name, bool(table.ready_versions(name)))
         any_ready = any(table.ready_versions(name) for name in table.versions)
-        await self.health.ready(SERVICE_NAME, any_ready)
+        await self.health.set(SERVICE_NAME, any_ready)
 
     async def stop(self, grace: float | None = None) -> None:
         """Turn NOT_SERVING, refuse new RPCs, let in-flight ones finish within ``grace``."""
-        await self.health.draining()
-        self.service.stop_accepting()
+        await self.health.drain()
+        self.handlers.stop_accepting()
         await self.grpc_server.stop(self.settings.grace_period_s if grace is None else grace)
         if self._health_server is not None:  # probes see NOT_SERVING until the drain ends
             await self._health_server.stop(0)
-        for state in self.service.table.all_states():
-            if state.model is not None:
-                await state.model.close()
+        for model in self.handlers.table.served_models():
+            await model.close()
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
         if self._metrics_http is not None:
             await asyncio.to_thread(self._metrics_http.shutdown)
@@ -172,11 +177,12 @@ async def create_server(
 ) -> tuple[VaeServer, int]:
     """Scan the repository, build the servicers and bind; call ``start`` on the result.
 
-    Raises :class:`~vaeserve.server.security.SecurityConfigError` before any other work
-    when a TLS file or the token cannot be used.
+    Raises a :class:`~vaeserve.server.errors.StartupError` before binding when a TLS file
+    or the token cannot be used, or the execution provider is not in this onnxruntime.
     """
     tls = read_tls_files(settings)
     token = read_token(settings)
+    providers = choose_providers(settings.execution_provider)
     if credentials is None and tls is not None:
         credentials = server_credentials(tls)
     entries = scan_repository(settings.model_repository)
@@ -189,25 +195,19 @@ async def create_server(
         max_workers=inference_threads(settings.inference_threads),
         thread_name_prefix="vaeserve-inference",
     )
-    service = VaeService(table, settings, metrics, executor, limits.receive)
-    health = Health()
+    handlers = VaeHandlers(table, settings, executor, limits.receive)
+    health = HealthState()
     await health.starting(table.versions)
     grpc_server = grpc.aio.server(
         interceptors=[*interceptors, _malformed_check(metrics)],
         options=_channel_options(settings, limits),
     )
-    pb_grpc.add_VaeServiceServicer_to_server(service, grpc_server)  # type: ignore[no-untyped-call]
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, grpc_server)
+    servicer = VaeServicer(handlers, metrics)
+    pb_grpc.add_VaeServiceServicer_to_server(servicer, grpc_server)  # type: ignore[no-untyped-call]
+    add_health_service(health, grpc_server)
     if settings.reflection:
         reflection.enable_server_reflection(
-            (
-                SERVICE_NAME,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ),
-            grpc_server,
+            (SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), grpc_server
         )
     port = _bind(grpc_server, f"{settings.host}:{settings.port}", credentials)
     summary = _security_summary(settings, secure=credentials is not None)
@@ -215,20 +215,21 @@ async def create_server(
     if token is not None and credentials is None:
         log.warning("the bearer token travels in plaintext: anyone on the path can read it")
     health_server = _health_only_server(settings, health) if settings.health_port >= 0 else None
-    return VaeServer(settings, grpc_server, service, health, executor, health_server), port
+    server = VaeServer(
+        settings, grpc_server, handlers, metrics, health, executor, providers, health_server
+    )
+    return server, port
 
 
-def _health_only_server(settings: Settings, health: Health) -> tuple[grpc.aio.Server, int]:
+def _health_only_server(settings: Settings, health: HealthState) -> tuple[grpc.aio.Server, int]:
     """A plaintext server with nothing but the health service, sharing the main one's state.
 
     The kubelet's gRPC probe speaks no TLS; with TLS on, this port is what it can ask. It
     reveals what health reveals anyway (SERVING or not, by service and model name).
     """
-    from grpc_health.v1 import health_pb2_grpc
-
     # No port sharing, as on the main port: a second server on this port must fail to start.
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+    add_health_service(health, server)
     port = _bind(server, f"{settings.host}:{settings.health_port}", None)
     log.info("gRPC health (only) on %s:%d, plaintext", settings.host, port)
     return server, port
@@ -236,19 +237,15 @@ def _health_only_server(settings: Settings, health: Health) -> tuple[grpc.aio.Se
 
 def _token_check(token: str, metrics: Metrics) -> BearerTokenInterceptor:
     """The token interceptor, its refusals counted in ``vaeserve_requests_total``."""
-    return BearerTokenInterceptor(
-        token, on_refused=_refusal_counter(metrics, grpc.StatusCode.UNAUTHENTICATED)
-    )
+    return BearerTokenInterceptor(token, on_refused=_refusal_counter(metrics, Code.UNAUTHENTICATED))
 
 
 def _malformed_check(metrics: Metrics) -> MalformedRequestInterceptor:
     """Unparseable requests are INVALID_ARGUMENT, counted in ``vaeserve_requests_total``."""
-    return MalformedRequestInterceptor(
-        on_refused=_refusal_counter(metrics, grpc.StatusCode.INVALID_ARGUMENT)
-    )
+    return MalformedRequestInterceptor(on_refused=_refusal_counter(metrics, Code.INVALID_ARGUMENT))
 
 
-def _refusal_counter(metrics: Metrics, code: grpc.StatusCode) -> Callable[[str], None]:
+def _refusal_counter(metrics: Metrics, code: Code) -> Callable[[str], None]:
     """Counts a call an interceptor refused by method; the request was never parsed, so the
     model is ``unknown``."""
 
@@ -278,13 +275,13 @@ def _bind(server: grpc.aio.Server, address: str, creds: grpc.ServerCredentials |
             port = server.add_secure_port(address, creds)
     except RuntimeError as error:
         if creds is not None:  # grpc reports a certificate it cannot use as a bind failure
-            raise OSError(
+            raise BindError(
                 f"cannot listen on {address} with TLS: grpc refused the certificate or key "
                 f"(are both PEM, and does the key belong to the certificate?): {error}"
             ) from error
-        raise OSError(f"cannot listen on {address}: {error}") from error
+        raise BindError(f"cannot listen on {address}: {error}") from error
     if port == 0:
-        raise OSError(f"cannot listen on {address}: the port is in use or the address is wrong")
+        raise BindError(f"cannot listen on {address}: the port is in use or the address is wrong")
     return port
 
 

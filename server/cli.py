@@ -120,17 +120,15 @@ def _boolean(text: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = build_settings(args, os.environ)
-    except ValueError as error:
-        raise SystemExit(f"vaeserve serve: {error}") from error
-    from vaeserve.server.main import serve
-    from vaeserve.server.security import SecurityConfigError
+    from vaeserve.server.errors import StartupError
 
     try:
+        settings = build_settings(args, os.environ)
+        from vaeserve.server.main import serve
+
         return serve(settings)
-    except (SecurityConfigError, OSError) as error:
-        # Start-up problems an operator fixes (a file, a port): one line, no traceback.
+    except StartupError as error:
+        # Start-up problems an operator fixes (a flag, a file, a port): one line, no traceback.
         raise SystemExit(f"vaeserve serve: {error}") from error
 
 

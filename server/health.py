@@ -1,77 +1,72 @@
-"""Standard ``grpc.health.v1`` statuses: liveness on "", readiness per service and model.
+"""The server's health, one state for every front: liveness on "", readiness per name.
 
-The empty name answers SERVING as soon as the process listens (liveness). The service name
-``vaeserve.v1.VaeService`` and each model's name answer NOT_SERVING until their models are
-loaded and warmed up (readiness). The stock servicer starts "" at SERVING and knows nothing
-else, so every status is set explicitly before the server starts.
+The empty name is liveness (serving as soon as the process listens). The service name and
+each model's name are readiness: not serving until their models are loaded and warmed up.
+On drain every name turns not serving and stays so, and watchers are woken to see it. The
+gRPC health service (:mod:`vaeserve.server.rpc.health`) and the HTTP probes read this one
+state, so they can never disagree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
-from grpc_health.v1 import health, health_pb2
+import asyncio
+from collections.abc import AsyncIterator, Iterable
 
 from vaeserve.v1 import vae_service_pb2 as pb
 
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["VaeService"].full_name
-SERVING = health_pb2.HealthCheckResponse.SERVING
-NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
-class _EndingHealthServicer(health.aio.HealthServicer):  # type: ignore[name-defined,misc]
-    """The stock servicer, except that a Watch stream ends once it has sent NOT_SERVING on drain.
+class HealthState:
+    """Serving or not, by name; ``None`` for a name nobody set."""
 
-    The stock Watch never returns, so ``server.stop(grace)`` waits the whole grace period for
-    every open stream (client-side health checking keeps one per channel). Ending the stream
-    with OK right after the final NOT_SERVING tells the watcher all it needs and lets the
-    process exit as soon as the real requests are done.
-    """
-
-    async def Watch(self, request: health_pb2.HealthCheckRequest, context: Any) -> None:
-        name = request.service
-        condition = self._server_watchers[name]
-        self._watcher_count_by_service[name] += 1
-        last_status = None
-        try:
-            async with condition:
-                while True:
-                    status = self._server_status.get(
-                        name, health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
-                    )
-                    if status != last_status:
-                        await context.write(health_pb2.HealthCheckResponse(status=status))
-                        last_status = status
-                    if self._gracefully_shutting_down:
-                        return
-                    await condition.wait()
-        finally:
-            self._watcher_count_by_service[name] -= 1
-            if self._watcher_count_by_service[name] == 0:
-                del self._server_watchers[name]
-                del self._watcher_count_by_service[name]
-
-    async def enter_graceful_shutdown(self) -> None:
-        await super().enter_graceful_shutdown()
-        # Watchers of names never set (SERVICE_UNKNOWN) are not woken by the stock method.
-        for condition in list(self._server_watchers.values()):
-            async with condition:
-                condition.notify_all()
-
-
-class Health:
     def __init__(self) -> None:
-        self.servicer = _EndingHealthServicer()
+        self._serving: dict[str, bool] = {}
+        self._draining = False
+        self._changed = asyncio.Condition()
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def status(self, name: str) -> bool | None:
+        """True when ``name`` serves, False when it does not, None when it is unknown."""
+        if self._draining and name in self._serving:
+            return False
+        return self._serving.get(name)
 
     async def starting(self, model_names: Iterable[str]) -> None:
-        await self.servicer.set("", SERVING)
+        """Live, and not ready: the state between listening and the models' warm-up."""
+        await self.set("", True)
         for name in (SERVICE_NAME, *model_names):
-            await self.servicer.set(name, NOT_SERVING)
+            await self.set(name, False)
 
-    async def ready(self, name: str, is_ready: bool) -> None:
-        await self.servicer.set(name, SERVING if is_ready else NOT_SERVING)
+    async def set(self, name: str, serving: bool) -> None:
+        """Record ``name``'s readiness; ignored once draining (a drain is final)."""
+        if self._draining:
+            return
+        async with self._changed:
+            self._serving[name] = serving
+            self._changed.notify_all()
 
-    async def draining(self) -> None:
-        """Every name, "" included, turns NOT_SERVING and stays so."""
-        await self.servicer.enter_graceful_shutdown()
+    async def drain(self) -> None:
+        """Every name, "" included, turns not serving and stays so."""
+        async with self._changed:
+            self._draining = True
+            self._changed.notify_all()
+
+    async def watch(self, name: str) -> AsyncIterator[bool | None]:
+        """``name``'s status now and at every change; ends once the drain has been seen
+        (after its NOT_SERVING for a known name; at once for an unknown one)."""
+        last: object = object()
+        while True:
+            async with self._changed:
+                status = self.status(name)
+                if status == last and not self._draining:
+                    await self._changed.wait()
+                    continue
+            if status != last:
+                last = status
+                yield status
+            if self._draining:
+                return

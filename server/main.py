@@ -7,7 +7,7 @@ import logging
 import signal
 
 from vaeserve.server.app import create_server
-from vaeserve.server.memory import cap_malloc_arenas
+from vaeserve.server.malloc_arenas import cap_malloc_arenas
 from vaeserve.server.settings import Settings
 
 log = logging.getLogger(__name__)

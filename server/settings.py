@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from vaeserve.server.errors import ConfigError
+
 EXECUTION_PROVIDERS = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -116,7 +118,7 @@ class Settings:
             problems.append("durations must not be negative")
         problems.extend(_security_problems(self))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigError("; ".join(problems))
 
 
 def _security_problems(settings: Settings) -> list[str]:

@@ -3,15 +3,14 @@
 Chain: ``tiny_repository`` (files on disk) -> ``server_settings`` (a Settings factory) ->
 ``running_server`` (vaeserve in-process on an ephemeral port) -> ``channel`` -> ``stub`` /
 ``health_stub``. ``start_server`` starts further servers with other settings. Graph
-builders live in tests/onnx_models.py (import it as ``onnx_models``; this file puts the
-tests folder on sys.path, which --import-mode=importlib does not do by itself).
+builders live in tests/onnx_models.py. Helpers are imported one way, from the repository
+root: ``from tests import onnx_models``, ``from tests.serve_process import ServeProcess``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,12 +21,10 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2_grpc
 
+from tests import onnx_models
 from vaeserve.server.app import VaeServer, create_server
 from vaeserve.server.settings import Settings
 from vaeserve.v1 import vae_service_pb2_grpc
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import onnx_models  # type: ignore[import-not-found]
 
 SettingsFactory = Callable[..., Settings]
 

@@ -1,6 +1,6 @@
 """Tiny real VAE graphs built with the onnx helper API, in the model repository's format.
 
-Shared by every test folder (the root conftest.py puts this folder on sys.path). The
+Shared by every test folder, imported as ``from tests import onnx_models``. The
 graphs follow contract 1 exactly: encoder ``x`` [N,C,H,W] -> ``mean``, ``log_var`` [N,D]
 (Flatten -> Gemm -> Relu -> two Gemm heads); decoder ``z`` [N,D] -> ``x`` [N,C,H,W] in
 [0, 1] (Gemm -> Relu -> Gemm -> Sigmoid -> Reshape); a dynamic batch axis; random weights

@@ -21,7 +21,7 @@ SUBCOMMAND_MODULES = (
     "vaeserve.training.cli",
     "vaeserve.export.cli",
     "vaeserve.server.cli",
-    "vaeserve.server.bench_cli",
+    "vaeserve.bench.cli",
 )
 
 

@@ -16,10 +16,10 @@ import urllib.request
 
 import grpc
 import numpy as np
-from open_loop import drive  # type: ignore[import-not-found]
-from serve_process import EMBEDDED_MODELS, metric_sum  # type: ignore[import-not-found]
-from tensor_messages import tensor  # type: ignore[import-not-found]
 
+from tests.load.open_loop import drive
+from tests.serve_process import EMBEDDED_MODELS, metric_sum
+from tests.tensor_messages import tensor
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
 

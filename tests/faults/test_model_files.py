@@ -18,9 +18,9 @@ import grpc
 import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from serve_process import EMBEDDED_MODELS  # type: ignore[import-not-found]
-from tensor_messages import tensor  # type: ignore[import-not-found]
 
+from tests.serve_process import EMBEDDED_MODELS
+from tests.tensor_messages import tensor
 from vaeserve.manifest import read_manifest, sha256_of, write_manifest
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc

@@ -22,8 +22,9 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from open_loop import OpenLoopResult, drive  # type: ignore[import-not-found]
-from serve_process import EMBEDDED_MODELS, READY_SERVICE, ServeProcess  # type: ignore[import-not-found]
+
+from tests.load.open_loop import OpenLoopResult, drive
+from tests.serve_process import EMBEDDED_MODELS, READY_SERVICE, ServeProcess
 
 GRACE_S = 10.0
 RATE = 200.0  # 64-image conv decodes per second: about twice what 2 CPU cores sustain
@@ -97,7 +98,7 @@ def test_sigterm_under_load_ends_every_call_and_exits_0_within_the_grace() -> No
 def server_codes(running: Any) -> dict[str, int]:
     """Decode calls the servicer saw, by the status code it ended them with."""
     codes: dict[str, int] = {}
-    for metric in running.server.service.metrics.registry.collect():
+    for metric in running.server.metrics.registry.collect():
         for sample in metric.samples:
             if sample.name == "vaeserve_requests_total" and sample.labels["method"] == "Decode":
                 codes[sample.labels["code"]] = int(sample.value)

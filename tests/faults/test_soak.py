@@ -15,8 +15,9 @@ import statistics
 from pathlib import Path
 
 import pytest
-from open_loop import OpenLoopResult, drive  # type: ignore[import-not-found]
-from serve_process import EMBEDDED_MODELS, ServeProcess  # type: ignore[import-not-found]
+
+from tests.load.open_loop import OpenLoopResult, drive
+from tests.serve_process import EMBEDDED_MODELS, ServeProcess
 
 MAX_GROWTH = 0.05
 

@@ -2,10 +2,10 @@
 
 The overload test offers a multiple of this, so it is measured on the same machine in the
 same minute rather than written down once: on shared CI cores it varies by a factor of
-several. The generator is ``vaeserve bench``'s (server/bench_loadgen.py), in its own
+several. The generator is ``vaeserve bench``'s (vaeserve.bench.loadgen), in its own
 process so the client's Python does not share the server's GIL.
 
-    python tests/load/capacity.py --target 127.0.0.1:50051 --model fashion-mnist-conv --items 64
+    python -m tests.load.capacity --target 127.0.0.1:50051 --model fashion-mnist-conv --items 64
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import asyncio
 import json
 
 import grpc
-from open_loop import model_shape  # type: ignore[import-not-found]
 
-from vaeserve.server.bench_config import ModelShape, Scenario
-from vaeserve.server.bench_loadgen import LoadGenerator, LoadJob
-from vaeserve.server.bench_stats import LoadResult
+from tests.load.open_loop import model_shape
+from vaeserve.bench.config import ModelShape, Scenario
+from vaeserve.bench.loadgen import LoadGenerator, LoadJob
+from vaeserve.bench.stats import LoadResult
 
 
 async def _shape_of(address: str, model: str) -> ModelShape:

@@ -1,25 +1,23 @@
 """Fixtures of the load tests: a real `vaeserve serve` process on the embedded models.
 
 The server runs as a process of its own so that its resident memory is its own, and the
-drivers here (open_loop.py, capacity.py, locustfile.py) are importable and runnable by
-hand: this folder goes on sys.path.
+drivers here (open_loop.py, capacity.py, locustfile.py) are importable as ``tests.load.*``
+and runnable by hand (``python -m tests.load.capacity``).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serve_process import EMBEDDED_MODELS, ServeProcess  # type: ignore[import-not-found]
+
+from tests.serve_process import EMBEDDED_MODELS, ServeProcess
 
 HERE = Path(__file__).resolve().parent
 # Items a model graph may queue: one full batch of the default size. The overload test
 # shows that this keeps admitted latency near one batch time; server/README.md says so.
 SMALL_QUEUE_ITEMS = 256
-
-sys.path.insert(0, str(HERE))
 
 
 @pytest.fixture(scope="module")

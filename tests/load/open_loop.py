@@ -8,7 +8,7 @@ due. Alongside, once per interval, it samples the server's resident memory and i
 
 Run it by hand against any server (the report's commands use it)::
 
-    python tests/load/open_loop.py --target 127.0.0.1:50051 --model fashion-mnist-conv \\
+    python -m tests.load.open_loop --target 127.0.0.1:50051 --model fashion-mnist-conv \\
         --method Decode --items 64 --rate 200 --duration 30 --server-pid "$SERVER_PID"
 """
 
@@ -27,9 +27,9 @@ import grpc
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from vaeserve.server.bench_config import ModelShape, Scenario
-from vaeserve.server.bench_loadgen import CHANNEL_OPTIONS, SERVICE, build_request
-from vaeserve.server.bench_stats import percentile
+from vaeserve.bench.config import ModelShape, Scenario
+from vaeserve.bench.loadgen import CHANNEL_OPTIONS, SERVICE, build_request
+from vaeserve.bench.stats import percentile
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-from capacity import sustained  # type: ignore[import-not-found]
-from open_loop import OpenLoopResult, drive  # type: ignore[import-not-found]
-from serve_process import health_status  # type: ignore[import-not-found]
+
+from tests.load.capacity import sustained
+from tests.load.open_loop import OpenLoopResult, drive
+from tests.serve_process import health_status
 
 MODEL = "fashion-mnist-conv"
 ITEMS = 64  # per request: the server, not this Python client, is what saturates

@@ -9,18 +9,13 @@ send. The session summary reports how many bad requests were sent and what came 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 import pytest
 from hypothesis import settings
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bad_inputs  # type: ignore[import-not-found]
-import probe  # type: ignore[import-not-found]
-
+from tests.properties import bad_inputs, probe
 from vaeserve.server.settings import embedded_repository
 
 settings.register_profile(

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from vaeserve.server.edge import INTERNAL_MESSAGE
+from vaeserve.server.rpc.status import INTERNAL_MESSAGE
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
 

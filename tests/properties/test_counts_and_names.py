@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import bad_inputs as bad  # type: ignore[import-not-found]
 import grpc
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from tests.properties import bad_inputs as bad
 from vaeserve.v1 import vae_service_pb2 as pb
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import bad_inputs as bad  # type: ignore[import-not-found]
 import grpc
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.properties import bad_inputs as bad
 from vaeserve.v1 import vae_service_pb2 as pb
 
 

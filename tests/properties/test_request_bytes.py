@@ -3,12 +3,12 @@ message type, a message past the size limit) are refused, or read as a valid req
 
 from __future__ import annotations
 
-import bad_inputs as bad  # type: ignore[import-not-found]
 import grpc
-import probe  # type: ignore[import-not-found]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.properties import bad_inputs as bad
+from tests.properties import probe
 from vaeserve.v1 import vae_service_pb2 as pb
 
 METHODS = [

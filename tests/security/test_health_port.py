@@ -64,7 +64,7 @@ def test_the_health_port_turns_not_serving_when_the_server_drains(
     tls_server_with_health_port: Any,
 ) -> None:
     running = tls_server_with_health_port
-    running.call(running.server.health.draining())
+    running.call(running.server.health.drain())
     assert check(running.server.health_port, SERVICE) == NOT_SERVING
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import grpc
 import pytest
-from tensor_messages import random_latents, tensor  # type: ignore[import-not-found]
 
+from tests.tensor_messages import random_latents, tensor
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
 

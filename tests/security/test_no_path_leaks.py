@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import onnx_models  # type: ignore[import-not-found]
 import pytest
 
-from vaeserve.server.redact import without_paths
+from tests import onnx_models
+from vaeserve.server.security.redact import without_paths
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
 

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import serialization
 
 from tests.security.pki import Pki
 from vaeserve.server.app import create_server
-from vaeserve.server.security import SecurityConfigError, read_tls_files
+from vaeserve.server.errors import SecurityConfigError
+from vaeserve.server.security.credentials import read_tls_files
 from vaeserve.server.settings import Settings
 
 

@@ -21,7 +21,8 @@ from tests.security.pki import (
 )
 from vaeserve.cli import build_parser
 from vaeserve.server.cli import build_settings
-from vaeserve.server.security import SecurityConfigError, read_token
+from vaeserve.server.errors import SecurityConfigError
+from vaeserve.server.security.credentials import read_token
 from vaeserve.server.settings import Settings
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc

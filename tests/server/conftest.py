@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import onnx_models  # type: ignore[import-not-found]
 import pytest
 
+from tests import onnx_models
 from vaeserve.manifest import ImageShape, read_manifest, write_manifest
 from vaeserve.v1 import vae_service_pb2_grpc
 

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from vaeserve.server.app import DEFAULT_MESSAGE_BYTES, create_server, message_limits
-from vaeserve.server.repository import scan_repository
+from vaeserve.server.inference.repository import scan_repository
 
 
 def test_a_port_in_use_is_an_error(server_settings) -> None:

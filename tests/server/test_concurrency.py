@@ -8,8 +8,8 @@ import grpc
 import numpy as np
 import onnxruntime as ort
 import pytest
-from tensor_messages import array, random_latents, tensor  # type: ignore[import-not-found]
 
+from tests.tensor_messages import array, random_latents, tensor
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
 

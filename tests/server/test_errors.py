@@ -8,8 +8,8 @@ import zlib
 import grpc
 import numpy as np
 import pytest
-from tensor_messages import images, random_images, random_latents, tensor  # type: ignore[import-not-found]
 
+from tests.tensor_messages import images, random_images, random_latents, tensor
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
 
@@ -167,7 +167,7 @@ def test_a_deadline_passing_in_the_queue_is_deadline_exceeded(held_server) -> No
 
 
 def test_work_past_its_deadline_is_dropped_and_counted(held_server) -> None:
-    registry = held_server.server.service.metrics.registry
+    registry = held_server.server.metrics.registry
     labels = {"model": "tiny-grey/2", "graph": "decoder", "reason": "deadline_exceeded"}
     with grpc.insecure_channel(held_server.address) as channel:
         stub = vae_service_pb2_grpc.VaeServiceStub(channel)

@@ -8,8 +8,8 @@ import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from tensor_messages import random_latents, tensor  # type: ignore[import-not-found]
 
+from tests.tensor_messages import random_latents, tensor
 from vaeserve.v1 import vae_service_pb2 as pb
 
 

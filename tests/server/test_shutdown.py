@@ -9,9 +9,9 @@ import urllib.request
 
 import grpc
 import pytest
-from serve_process import ServeProcess  # type: ignore[import-not-found]
-from tensor_messages import random_latents, tensor  # type: ignore[import-not-found]
 
+from tests.serve_process import ServeProcess
+from tests.tensor_messages import random_latents, tensor
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
 

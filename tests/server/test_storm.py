@@ -8,8 +8,8 @@ import random
 
 import grpc
 import numpy as np
-from tensor_messages import array, random_latents, tensor  # type: ignore[import-not-found]
 
+from tests.tensor_messages import array, random_latents, tensor
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
 
@@ -49,7 +49,7 @@ def test_a_cancel_and_timeout_storm_leaves_the_server_serving(
             single = stub.Decode(
                 pb.DecodeRequest(model_name="tiny-grey", latents=tensor(latents[-1:]))
             )
-        depth = running.server.service.metrics.registry.get_sample_value(
+        depth = running.server.metrics.registry.get_sample_value(
             "vaeserve_queue_depth_items", {"model": "tiny-grey/2", "graph": "decoder"}
         )
     assert set(codes) <= {code.name for code in SETTLED}

@@ -1,0 +1,1 @@
+"""``vaeserve bench``: a client of the server that measures it against this machine's limit."""

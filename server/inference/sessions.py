@@ -1,0 +1,162 @@
+"""onnxruntime sessions: which provider, how many threads, and one call per batch.
+
+Providers: ``auto`` takes CUDA when onnxruntime-gpu sees a GPU, else CPU. The provider a
+session really uses (onnxruntime falls back silently) is read back and reported.
+
+Threads: parallelism comes from concurrent batches, not from inside one call. By default
+the inference pool has one worker per CPU of the container's limit (cgroup ``cpu.max``, not
+the host's core count, so a pod limited to 2 CPUs does not start 64 threads), at least 2,
+and each onnxruntime call runs on one intra-op thread. On a small machine an intra-op pool
+fights the gRPC threads for the same cores; two single-threaded batches do not, and the
+batcher cuts a big lone batch in parts so it still uses every core. The CPU memory arena
+stays on: turned off, it saved about 4 MB at idle over the embedded models but cost 10-25 MB
+more at peak under concurrent batches (malloc's per-thread heaps keep what the arena would
+have reused; reports/performance-notes.md has the numbers).
+
+On CUDA, batches are padded up to a few bucket sizes (each warmed up before SERVING, so no
+algorithm search lands on a live request) and run through I/O binding.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from vaeserve.server.errors import ProviderUnavailableError
+
+log = logging.getLogger(__name__)
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+
+def cpu_limit(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
+    """CPUs this process may use: the cgroup quota when set, else the affinity mask."""
+    available = len(os.sched_getaffinity(0))
+    try:
+        quota, period = (cgroup_root / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return available
+    if quota == "max":
+        return available
+    return max(1, min(available, math.ceil(int(quota) / int(period))))
+
+
+def inference_threads(requested: int = 0) -> int:
+    """Inference pool workers: ``requested``, or one per CPU of the limit and at least 2."""
+    return requested or max(2, cpu_limit())
+
+
+def intra_op_threads(requested: int = 0) -> int:
+    """onnxruntime threads inside one call: ``requested``, or 1 (see the module docstring)."""
+    return requested or 1
+
+
+def choose_providers(requested: str) -> list[str]:
+    """The provider list to hand onnxruntime for ``auto``, ``cpu`` or ``cuda``."""
+    available = ort.get_available_providers()
+    if requested == "cpu":
+        return [CPU]
+    if requested == "cuda":
+        if CUDA not in available:
+            raise ProviderUnavailableError(
+                "execution provider 'cuda' asked for, but this onnxruntime has no CUDA "
+                "provider: install the 'gpu' extra (onnxruntime-gpu)"
+            )
+        return [CUDA, CPU]
+    return [CUDA, CPU] if CUDA in available else [CPU]
+
+
+def batch_buckets(max_batch_size: int) -> tuple[int, ...]:
+    """Padded batch sizes: powers of four from 1, then ``max_batch_size`` itself."""
+    buckets = []
+    size = 1
+    while size < max_batch_size:
+        buckets.append(size)
+        size *= 4
+    buckets.append(max_batch_size)
+    return tuple(buckets)
+
+
+def bucket_for(n: int, buckets: Sequence[int]) -> int:
+    """The smallest bucket that holds ``n`` items (``n`` itself past the largest)."""
+    for size in buckets:
+        if size >= n:
+            return size
+    return n
+
+
+class GraphSession:
+    """One onnxruntime session of one graph; ``run`` maps a batch to its outputs."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        input_name: str,
+        output_names: tuple[str, ...],
+        providers: list[str],
+        intra_op_threads: int,
+        max_batch_size: int,
+        pad_to_buckets: bool | None = None,
+    ) -> None:
+        """``pad_to_buckets`` defaults to on for CUDA only; on CPU it serves to test the path."""
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Spinning workers burn the CPU the event loop and other sessions need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(path), options, providers=providers)
+        self.provider: str = self._session.get_providers()[0]
+        _check_names(path, "input", [i.name for i in self._session.get_inputs()], (input_name,))
+        _check_names(path, "output", [o.name for o in self._session.get_outputs()], output_names)
+        self.input_name = input_name
+        self.output_names = list(output_names)
+        if pad_to_buckets is None:
+            pad_to_buckets = self.provider == CUDA
+        self.buckets = batch_buckets(max_batch_size) if pad_to_buckets else ()
+        self._device = "cuda" if self.provider == CUDA else "cpu"
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Outputs for ``batch`` (called on an inference thread; onnxruntime drops the GIL)."""
+        if not self.buckets:
+            return tuple(self._session.run(self.output_names, {self.input_name: batch}))
+        return self._run_padded(batch)
+
+    def _run_padded(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
+        n = batch.shape[0]
+        size = bucket_for(n, self.buckets)
+        if size != n:
+            padded = np.zeros((size, *batch.shape[1:]), dtype=batch.dtype)
+            padded[:n] = batch
+            batch = padded
+        binding = self._session.io_binding()
+        binding.bind_cpu_input(self.input_name, batch)
+        for name in self.output_names:
+            binding.bind_output(name, self._device)
+        self._session.run_with_iobinding(binding)
+        return tuple(out[:n] for out in binding.copy_outputs_to_cpu())
+
+    def warm_up(self, item_shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+        """Run every batch size a live request can meet (one on CPU; each bucket on CUDA);
+        return the outputs of one item, for the caller to check against the manifest."""
+        for size in self.buckets:
+            self.run(np.zeros((size, *item_shape), dtype=np.float32))
+        return self.run(np.zeros((1, *item_shape), dtype=np.float32))
+
+
+def _check_names(path: Path, kind: str, found: list[str], expected: tuple[str, ...]) -> None:
+    missing = [name for name in expected if name not in found]
+    if missing:
+        raise ValueError(
+            f"{path.name} has no {kind} named {', '.join(missing)} (it has {', '.join(found)}); "
+            "the repository contract names them"
+        )

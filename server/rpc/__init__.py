@@ -1,0 +1,1 @@
+"""The gRPC front: the servicer, errors to status codes, malformed bytes, and health."""

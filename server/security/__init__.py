@@ -1,0 +1,1 @@
+"""TLS credentials, the bearer token, and what a client may be told (no server paths)."""

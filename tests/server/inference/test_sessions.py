@@ -1,0 +1,115 @@
+"""Provider choice, thread counts from the cgroup, and GPU batch buckets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests import onnx_models
+from vaeserve.server.inference.sessions import (
+    CPU,
+    GraphSession,
+    batch_buckets,
+    bucket_for,
+    choose_providers,
+    cpu_limit,
+    inference_threads,
+    intra_op_threads,
+)
+
+
+def test_buckets_are_powers_of_four_up_to_the_batch_limit() -> None:
+    assert batch_buckets(256) == (1, 4, 16, 64, 256)
+    assert batch_buckets(100) == (1, 4, 16, 64, 100)
+    assert batch_buckets(1) == (1,)
+
+
+@pytest.mark.parametrize(("n", "bucket"), [(1, 1), (2, 4), (4, 4), (17, 64), (65, 100)])
+def test_a_batch_is_padded_to_the_smallest_bucket_that_holds_it(n: int, bucket: int) -> None:
+    assert bucket_for(n, batch_buckets(100)) == bucket
+
+
+def test_a_batch_past_the_largest_bucket_is_not_padded() -> None:
+    assert bucket_for(300, (1, 4)) == 300
+
+
+def test_cpu_limit_follows_the_cgroup_quota(tmp_path: Path) -> None:
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert cpu_limit(tmp_path) == min(2, len(os.sched_getaffinity(0)))
+
+
+def test_cpu_limit_without_a_quota_is_the_affinity_mask(tmp_path: Path) -> None:
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert cpu_limit(tmp_path) == len(os.sched_getaffinity(0))
+
+
+def test_inference_workers_default_to_one_per_cpu_of_the_limit_and_at_least_two() -> None:
+    assert inference_threads() == max(2, cpu_limit())
+    assert inference_threads(0) == max(2, cpu_limit())
+
+
+def test_onnxruntime_runs_one_thread_per_call_by_default() -> None:
+    assert intra_op_threads() == 1
+
+
+def test_thread_counts_asked_for_win_over_the_defaults() -> None:
+    assert inference_threads(5) == 5
+    assert intra_op_threads(3) == 3
+
+
+def test_cpu_is_chosen_when_asked_for() -> None:
+    assert choose_providers("cpu") == [CPU]
+
+
+def test_a_cpu_session_reports_its_provider_and_runs(tmp_path: Path) -> None:
+    folder = onnx_models.write_model(tmp_path, onnx_models.RGB_V1)
+    session = GraphSession(
+        folder / "decoder.onnx",
+        input_name="z",
+        output_names=("x",),
+        providers=[CPU],
+        intra_op_threads=1,
+        max_batch_size=8,
+    )
+    (out,) = session.run(np.zeros((3, 4), np.float32))
+    assert session.provider == CPU
+    assert out.shape == (3, 3, 8, 8)
+
+
+def test_a_graph_without_the_contract_names_is_refused(tmp_path: Path) -> None:
+    folder = onnx_models.write_model(tmp_path, onnx_models.GREY_V1)
+    with pytest.raises(ValueError, match="no output named images"):
+        GraphSession(
+            folder / "decoder.onnx",
+            input_name="z",
+            output_names=("images",),
+            providers=[CPU],
+            intra_op_threads=1,
+            max_batch_size=8,
+        )
+
+
+def test_a_padded_batch_gives_the_same_outputs_as_a_plain_one(tmp_path: Path) -> None:
+    folder = onnx_models.write_model(tmp_path, onnx_models.GREY_V1)
+    options: dict[str, Any] = {
+        "input_name": "x",
+        "output_names": ("mean", "log_var"),
+        "providers": [CPU],
+    }
+    plain = GraphSession(folder / "encoder.onnx", intra_op_threads=1, max_batch_size=16, **options)
+    padded = GraphSession(
+        folder / "encoder.onnx",
+        intra_op_threads=1,
+        max_batch_size=16,
+        pad_to_buckets=True,
+        **options,
+    )
+    batch = np.random.default_rng(0).random((3, 1, 8, 8), dtype=np.float32)
+    assert padded.buckets == (1, 4, 16)
+    for got, expected in zip(padded.run(batch), plain.run(batch), strict=True):
+        assert got.shape == (3, 2)
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
