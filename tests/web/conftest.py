@@ -10,16 +10,12 @@ tests/web/explorer.py.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # type: ignore[import-not-found]  # noqa: E402
-
-
+from tests.web import harness
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +42,9 @@ def web(http_api: None) -> Iterator[harness.WebServer]:
 
 
 @pytest.fixture(scope="session")
-def token_web(http_api: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.WebServer]:
+def token_web(
+    http_api: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[harness.WebServer]:
     """The embedded models over HTTP behind the bearer token ``TOKEN``."""
     token_file = tmp_path_factory.mktemp("token") / "token"
     token_file.write_text(harness.TOKEN + "\n")
@@ -59,7 +57,9 @@ def browser(chromium: Path) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium), args=harness.CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(
+            executable_path=str(chromium), args=harness.CHROMIUM_ARGS
+        )
         yield launched
         launched.close()
 
@@ -70,6 +70,10 @@ class Console:
     def __init__(self) -> None:
         self.errors: list[str] = []
         self.expected: list[re.Pattern[str]] = []
+
+    def heard(self, kind: str, text: str) -> None:
+        if kind == "error":
+            self.errors.append(text)
 
     def expect(self, pattern: str) -> None:
         self.expected.append(re.compile(pattern))
@@ -87,8 +91,8 @@ def console() -> Console:
 def page(browser, console: Console) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     opened = context.new_page()
-    opened.on("console", lambda m: m.type == "error" and console.errors.append(m.text))
-    opened.on("pageerror", lambda error: console.errors.append(f"uncaught: {error}"))
+    opened.on("console", lambda message: console.heard(message.type, message.text))
+    opened.on("pageerror", lambda error: console.heard("error", f"uncaught: {error}"))
     yield opened
     context.close()
     assert console.unexpected() == [], "the page logged errors"

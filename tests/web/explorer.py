@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from harness import png_pixels  # type: ignore[import-not-found]
+
+from tests.web.harness import png_pixels
 
 TIMEOUT_MS = 30_000
 
@@ -15,9 +16,7 @@ def open_explorer(page: Any, url: str, model: str) -> None:
     """Load the page on ``model`` and wait until its first samples, manifold and slider
     image are on screen."""
     page.goto(f"{url}/?model={model}")
-    page.wait_for_function(
-        "document.body.dataset.model === %r" % model, timeout=TIMEOUT_MS
-    )
+    page.wait_for_function(f"document.body.dataset.model === {model!r}", timeout=TIMEOUT_MS)
     page.locator("#sample-grid img").first.wait_for(timeout=TIMEOUT_MS)
     wait_painted(page, 1)
     page.wait_for_function("document.getElementById('manifold').width > 0", timeout=TIMEOUT_MS)
@@ -49,7 +48,7 @@ def canvas_pixels(page: Any, selector: str) -> np.ndarray[Any, Any]:
 
 
 def image_sources(page: Any, selector: str) -> list[str]:
-    return list(page.eval_on_selector_all(selector, "images => images.map(i => i.src)"))
+    return [str(src) for src in page.eval_on_selector_all(selector, "all => all.map(i => i.src)")]
 
 
 def alert_text(page: Any) -> str:

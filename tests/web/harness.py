@@ -1,5 +1,5 @@
 """A real vaeserve with its HTTP port, and Debian's chromium, for the explorer's tests and
-scripts (tests/web/measure_slider.py, tests/web/screenshot.py).
+scripts (tests.web.measure_slider, tests.web.screenshot).
 
 The server is ``python -m vaeserve serve`` on the embedded models (tests/serve_process.py)
 with ``--http-port 0``; the port it picks is read from its log. The browser is Debian's
@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for serve_process
-from serve_process import EMBEDDED_MODELS, ServeProcess  # noqa: E402
+from tests.serve_process import EMBEDDED_MODELS, ServeProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,13 +57,18 @@ class WebServer:
 
     def call(self, path: str, body: Any = None, token: str | None = None) -> Any:
         """One HTTP/JSON call; the decoded JSON reply (raises HTTPError on an error)."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method="POST" if data else "GET")
-        request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return json.loads(reply.read())
+        return call(self.url, path, body, token)
+
+
+def call(url: str, path: str, body: Any = None, token: str | None = None) -> Any:
+    """One HTTP/JSON call to the server at ``url``: GET without a body, POST with one."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, method="POST" if data else "GET")
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())
 
 
 def http_port(process: ServeProcess, timeout: float = START_TIMEOUT_S) -> int:
@@ -97,10 +101,12 @@ def web_server(*flags: str) -> Iterator[WebServer]:
 def wait_ready(server: WebServer, timeout: float = START_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(server.url + "/readyz", timeout=5) as reply:
-                if reply.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(server.url + "/readyz", timeout=5) as reply,
+        ):
+            if reply.status == 200:
+                return
         time.sleep(0.1)
     raise AssertionError("the HTTP API never became ready")
 

@@ -1,6 +1,6 @@
 """Server errors are shown in words, in a visible alert, never swallowed (issue 12, item 7)."""
 
-from explorer import alert_text, open_explorer  # type: ignore[import-not-found]
+from tests.web.explorer import alert_text, open_explorer
 
 REFUSED_FETCH = r"Failed to load resource: the server responded with a status of 400"
 

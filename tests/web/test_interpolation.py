@@ -4,9 +4,10 @@ or spherical, the strip and the morph (issue 12, item 5)."""
 import base64
 
 import numpy as np
-from explorer import TIMEOUT_MS, image_sources, open_explorer  # type: ignore[import-not-found]
-from harness import floats, png_pixels, rows  # type: ignore[import-not-found]
 from PIL import Image
+
+from tests.web.explorer import TIMEOUT_MS, image_sources, open_explorer
+from tests.web.harness import floats, png_pixels, rows
 
 
 def wait_strip(page, steps: int) -> list[str]:
@@ -14,7 +15,8 @@ def wait_strip(page, steps: int) -> list[str]:
         f"document.querySelectorAll('#interpolation-strip img').length === {steps}",
         timeout=TIMEOUT_MS,
     )
-    return image_sources(page, "#interpolation-strip img")
+    shown: list[str] = image_sources(page, "#interpolation-strip img")
+    return shown
 
 
 def test_strip_starts_and_ends_at_the_decode_of_its_endpoints(page, web):
@@ -24,7 +26,9 @@ def test_strip_starts_and_ends_at_the_decode_of_its_endpoints(page, web):
     page.locator("#sample-grid .tile").nth(4).click()
     page.click("#sample-to-interpolation")
     strip = wait_strip(page, 7)
-    sampled = web.call("/v1/models/fashion-mnist-conv:sample", {"count": 16, "seed": "1", "temperature": 0.8})
+    sampled = web.call(
+        "/v1/models/fashion-mnist-conv:sample", {"count": 16, "seed": "1", "temperature": 0.8}
+    )
     ends = rows(sampled["latents"])[[1, 4]]
     reply = web.call(
         "/v1/models/fashion-mnist-conv:decode",

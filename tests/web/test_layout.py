@@ -1,7 +1,8 @@
 """Readable on a laptop and a phone, usable with the keyboard (issue 12, item 8)."""
 
 import pytest
-from explorer import open_explorer, painted, wait_painted  # type: ignore[import-not-found]
+
+from tests.web.explorer import open_explorer, painted, wait_painted
 
 
 @pytest.mark.parametrize("width", [390, 1366])

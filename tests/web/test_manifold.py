@@ -2,7 +2,8 @@
 (issue 12, item 3)."""
 
 import numpy as np
-from explorer import TIMEOUT_MS, canvas_pixels, open_explorer  # type: ignore[import-not-found]
+
+from tests.web.explorer import TIMEOUT_MS, canvas_pixels, open_explorer
 
 
 def tiles(page, model_size: int) -> tuple[np.ndarray, int]:
@@ -25,10 +26,12 @@ def test_manifold_corners_differ_from_its_centre(page, web):
 
 def test_hovering_a_point_shows_its_decoded_image_large(page, web):
     open_explorer(page, web.url, "fashion-mnist-2d")
-    pixels, n = tiles(page, 28)
+    pixels, _ = tiles(page, 28)
     box = page.locator("#manifold").bounding_box()
     page.mouse.move(box["x"] + 2, box["y"] + 2)  # the top-left point
-    page.wait_for_function("document.getElementById('loupe-caption').textContent.includes('z = (-')")
+    page.wait_for_function(
+        "document.getElementById('loupe-caption').textContent.includes('z = (-')"
+    )
     loupe = canvas_pixels(page, "#loupe")[..., 0]
     assert np.array_equal(loupe, tile(pixels, 28, 0, 0))
     assert page.locator("#loupe").bounding_box()["width"] > 28 * 3  # shown large
@@ -42,7 +45,8 @@ def test_a_larger_latent_scans_a_plane_through_two_chosen_dimensions(page, web):
     page.fill("#manifold-size", "7")
     page.click("#manifold-form button[type=submit]")
     page.wait_for_function(
-        "document.getElementById('manifold-note').textContent.startsWith('7 × 7')", timeout=TIMEOUT_MS
+        "document.getElementById('manifold-note').textContent.startsWith('7 \u00d7 7')",
+        timeout=TIMEOUT_MS,
     )
     assert "z2 across, z5 up" in page.text_content("#manifold-note")
     pixels, n = tiles(page, 25)

@@ -1,6 +1,6 @@
 """Picking a model shows what it is (issue 12, item 1)."""
 
-from explorer import open_explorer  # type: ignore[import-not-found]
+from tests.web.explorer import open_explorer
 
 
 def test_model_picker_lists_every_served_model(page, web):
@@ -15,7 +15,7 @@ def test_page_shows_dataset_image_size_latent_size_and_elbo(page, web):
     info = web.call("/v1/models/fashion-mnist-2d")
     facts = page.text_content("#model-info")
     assert info["dataset"] in facts
-    assert f"{info['width']} × {info['height']}" in facts
+    assert f"{info['width']} \N{MULTIPLICATION SIGN} {info['height']}" in facts
     assert f"Latent size{info['latentDim']}" in facts
     assert f"{info['testNegativeElboNats']:.2f} nats/image" in facts
 

@@ -1,6 +1,6 @@
 """The sample grid: count, seed and temperature, and a new-seed button (issue 12, item 2)."""
 
-from explorer import TIMEOUT_MS, image_sources, open_explorer  # type: ignore[import-not-found]
+from tests.web.explorer import TIMEOUT_MS, image_sources, open_explorer
 
 
 def sample(page, count: int, seed: int, temperature: float) -> list[str]:
@@ -11,7 +11,8 @@ def sample(page, count: int, seed: int, temperature: float) -> list[str]:
     page.wait_for_function(
         f"document.querySelectorAll('#sample-grid img').length === {count}", timeout=TIMEOUT_MS
     )
-    return image_sources(page, "#sample-grid img")
+    shown: list[str] = image_sources(page, "#sample-grid img")
+    return shown
 
 
 def test_sample_grid_holds_count_distinct_images(page, web):

@@ -1,14 +1,15 @@
 """Sliders per latent dimension, decoded live, the latest position always shown (item 4)."""
 
 import numpy as np
-from explorer import (  # type: ignore[import-not-found]
+
+from tests.web.explorer import (
     canvas_pixels,
     open_explorer,
     painted,
     wait_painted,
     wait_settled,
 )
-from harness import floats, rows  # type: ignore[import-not-found]
+from tests.web.harness import floats, rows
 
 
 def decoded(web, model: str, point: list[float]) -> np.ndarray:
@@ -18,11 +19,13 @@ def decoded(web, model: str, point: list[float]) -> np.ndarray:
         {"latents": {"shape": ["1", str(len(point))], "data": floats(point)}},
     )
     image = rows(reply["images"]["tensor"])[0, 0]
-    return np.rint(np.clip(image, 0, 1) * 255).astype(np.int16)
+    pixels: np.ndarray = np.rint(np.clip(image, 0, 1) * 255).astype(np.int16)
+    return pixels
 
 
 def slider_values(page) -> list[float]:
-    return page.eval_on_selector_all("#sliders input", "inputs => inputs.map(i => Number(i.value))")
+    values = page.eval_on_selector_all("#sliders input", "all => all.map(i => Number(i.value))")
+    return [float(value) for value in values]
 
 
 def test_moving_a_slider_with_the_keyboard_changes_the_decoded_canvas(page, web):

@@ -1,8 +1,8 @@
 """A server with a bearer token: the page asks once, keeps the token for the session, and
 says so when it is wrong (issue 12, item 7)."""
 
-from harness import TOKEN  # type: ignore[import-not-found]
-from explorer import TIMEOUT_MS, alert_text, open_explorer  # type: ignore[import-not-found]
+from tests.web.explorer import TIMEOUT_MS, alert_text, open_explorer
+from tests.web.harness import TOKEN
 
 REFUSED_FETCH = r"Failed to load resource: the server responded with a status of 401"
 

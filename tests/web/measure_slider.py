@@ -1,0 +1,154 @@
+"""Measure the explorer's slider: time from a slider move to the new image painted.
+
+Not a test: a measurement, written to reports/browser.md. It starts a real server with
+its HTTP port on the embedded models (or uses ``--url``), opens the page in Debian's
+chromium, and per model runs
+
+- a scripted drag: the mouse holds the slider's thumb and moves at 60 Hz across the track
+  and back, far faster than one decode at a time can follow; the page keeps one request
+  in flight and sends the latest position when it returns;
+- single moves: one arrow-key step, then wait for its image, repeated.
+
+The page itself records each paint with ``performance.measure("slider-to-paint")``: from
+the ``input`` event of the position shown to the next animation frame after the pixels
+were put on the canvas. Run: ``python -m tests.web.measure_slider``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tests.web import harness
+from tests.web.explorer import open_explorer, painted, wait_painted, wait_settled
+
+REPORT = Path(__file__).resolve().parents[2] / "reports" / "browser.md"
+MODELS = ("fashion-mnist-2d", "fashion-mnist-conv", "faces")
+PAINTS = "performance.getEntriesByName('slider-to-paint').map(e => e.duration)"
+
+
+def drag(page: Any, moves: int, hz: float = 60.0) -> list[float]:
+    """Drag the first slider across and back, ``moves`` pointer moves at ``hz``."""
+    page.evaluate("performance.clearMeasures('slider-to-paint')")
+    box = page.locator("#sliders input[data-dim='0']").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    start = time.perf_counter()
+    for step in range(moves):
+        phase = abs((step / moves) * 2 - 1)  # 1 -> 0 -> 1: left end, right end, back
+        page.mouse.move(box["x"] + 4 + (box["width"] - 8) * phase, y)
+        pause = start + (step + 1) / hz - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+    page.mouse.up()
+    wait_settled(page)
+    return list(page.evaluate(PAINTS))
+
+
+def single_moves(page: Any, count: int) -> list[float]:
+    """One keyboard step at a time, each waited for: latency with nothing queued."""
+    page.evaluate("performance.clearMeasures('slider-to-paint')")
+    page.focus("#sliders input[data-dim='1']")
+    for step in range(count):
+        before = painted(page)
+        page.keyboard.press("ArrowRight" if (step // 20) % 2 == 0 else "ArrowLeft")
+        wait_painted(page, before + 1)
+    return list(page.evaluate(PAINTS))
+
+
+def summary(times: list[float]) -> str:
+    p50, p95 = np.percentile(times, [50, 95])
+    return f"{len(times)} | {p50:.1f} | {p95:.1f} | {max(times):.1f}"
+
+
+@contextlib.contextmanager
+def target(url: str | None) -> Iterator[str]:
+    if url:
+        yield url.rstrip("/")
+        return
+    with harness.web_server() as server:
+        yield server.url
+
+
+def chromium_version() -> str:
+    done = subprocess.run(
+        [str(harness.CHROMIUM), "--version"], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def measure(url: str, models: list[str], moves: int, singles: int) -> list[str]:
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(harness.CHROMIUM), args=harness.CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for model in models:
+            open_explorer(page, url, model)
+            single_moves(page, 10)  # warm-up: connections, JIT, the server's first batches
+            dragged = drag(page, moves)
+            alone = single_moves(page, singles)
+            rows.append(f"| {model} | scripted drag, {moves} moves at 60 Hz | {summary(dragged)} |")
+            rows.append(f"| {model} | single moves, each waited for | {summary(alone)} |")
+            print(rows[-2], rows[-1], sep="\n", flush=True)
+        browser.close()
+    return rows
+
+
+def write_report(rows: list[str], started_server: bool) -> None:
+    where = "a server this script started" if started_server else "the server at --url"
+    text = f"""# The explorer in a browser: slider move to new image painted
+
+Measured by `python -m tests.web.measure_slider` on {time.strftime("%Y-%m-%d")}: {where}
+(embedded models, CPU) on 127.0.0.1, the page in {chromium_version()} headless, on
+{platform.machine()} with {os.cpu_count()} CPUs, server, browser and script sharing them.
+
+The time runs from the slider's `input` event to the animation frame after the decoded
+pixels are on the canvas; the page records it with `performance.measure`. In a drag the
+page keeps one Decode in flight and sends only the latest position when it returns, so
+positions passed over while a request runs are never drawn, and a position that waited
+behind a running request counts its wait.
+
+| model | movement | paints | p50 ms | p95 ms | max ms |
+|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Goal (issue 12): p50 under 50 ms on this machine.
+"""
+    REPORT.write_text(text)
+    print(f"wrote {REPORT}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="measure against this running server instead of starting one")
+    parser.add_argument(
+        "--model", action="append", help=f"model to measure (default: {', '.join(MODELS)})"
+    )
+    parser.add_argument("--moves", type=int, default=300, help="pointer moves in the scripted drag")
+    parser.add_argument("--singles", type=int, default=100, help="single keyboard moves")
+    parser.add_argument(
+        "--no-report", action="store_true", help="print only; leave reports/browser.md"
+    )
+    args = parser.parse_args(argv)
+    with target(args.url) as url:
+        rows = measure(url, args.model or list(MODELS), args.moves, args.singles)
+    if not args.no_report:
+        write_report(rows, started_server=args.url is None)
+
+
+if __name__ == "__main__":
+    main()
