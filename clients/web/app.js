@@ -32,17 +32,21 @@ async function loadModels(picker, panels) {
   const reply = await attempt("Listing the models", () => getJson("/v1/models"));
   if (!reply) return say("No model list: see the error above.");
   const models = reply.models || [];
-  picker.replaceChildren(...models.map(modelOption));
+  const versions = (name) => models.filter((m) => m.name === name).length;
+  picker.replaceChildren(...models.map((m) => modelOption(m, versions(m.name) > 1)));
   const wanted = new URLSearchParams(location.search).get("model");
-  const ready = models.filter((m) => m.state === "MODEL_STATE_READY");
+  const ready = [...picker.options].filter((option) => !option.disabled);
   if (!ready.length) return say("The server has no model ready to serve.");
-  const first = ready.find((m) => m.name === wanted) || ready[0];
-  picker.value = first.name;
-  await choose(first.name, panels);
+  const first = ready.find((o) => o.value === wanted || o.dataset.name === wanted) || ready[0];
+  picker.value = first.value;
+  await choose(first.value, panels);
 }
 
-function modelOption(model) {
-  const option = new Option(model.name, model.name);
+// One option per served version: "name" alone, or "name@version" when there are several.
+function modelOption(model, versioned) {
+  const value = versioned ? `${model.name}@${model.version}` : model.name;
+  const option = new Option(versioned ? `${model.name} v${model.version}` : model.name, value);
+  option.dataset.name = model.name;
   if (model.state !== "MODEL_STATE_READY") {
     option.disabled = true;
     const why = model.reason ? `: ${model.reason}` : "";
@@ -55,10 +59,13 @@ function stateWord(state) {
   return (state || "MODEL_STATE_UNSPECIFIED").replace("MODEL_STATE_", "").toLowerCase();
 }
 
-async function choose(name, panels) {
-  say(`Loading ${name}…`);
-  const info = await attempt(`Describing ${name}`, () => getJson(modelPath(name)));
+async function choose(value, panels) {
+  const [name, version] = value.split("@");
+  say(`Loading ${value}…`);
+  const query = version ? `?version=${version}` : "";
+  const info = await attempt(`Describing ${value}`, () => getJson(modelPath(name) + query));
   if (!info) return;
+  info.path = modelPath(info.name, version ? info.version : 0); // where its RPCs are posted
   describeModel(document.getElementById("model-info"), info);
   document.body.dataset.model = info.name;
   for (const panel of panels) panel.setModel(info);

@@ -2,7 +2,7 @@
 // picture the person uploads or drops (resized to the model's size). The strip shows every
 // step; the morph plays them back and forth.
 
-import { modelPath, postJson } from "./api.js";
+import { postJson } from "./api.js";
 import { acceptFiles, fitToModel, pngImage, pngSource, pngsOf, readImageFile } from "./images.js";
 import { attempt, say, showError } from "./status.js";
 import { rowsOf, tensorOf } from "./tensors.js";
@@ -38,7 +38,7 @@ export function createInterpolationPanel(root) {
 
   async function latentOf(end) {
     if (end.latent) return end.latent;
-    const reply = await postJson(`${modelPath(info.name)}:encode`, { images: { tensor: imageTensor([end.pixels]) } });
+    const reply = await postJson(`${info.path}:encode`, { images: { tensor: imageTensor([end.pixels]) } });
     return Array.from(rowsOf(reply.mean).rows[0]);
   }
 
@@ -64,7 +64,7 @@ export function createInterpolationPanel(root) {
     }
     say("Interpolating…");
     const reply = await attempt("Interpolating", async () =>
-      postJson(`${modelPath(info.name)}:interpolate`, await request()));
+      postJson(`${info.path}:interpolate`, await request()));
     if (!reply) return;
     frames = pngsOf(reply.images);
     $("#interpolation-strip").replaceChildren(...frames.map((png, i) =>

@@ -2,7 +2,7 @@
 // 2-D manifold picture, or for larger latents a plane through two dimensions or two random
 // directions. Hover, click or arrow keys show one point large; Enter opens it in the sliders.
 
-import { modelPath, postJson } from "./api.js";
+import { postJson } from "./api.js";
 import { paintImage } from "./images.js";
 import { attempt, say } from "./status.js";
 import { quantileGrid, rowsOf, tensorOf } from "./tensors.js";
@@ -51,7 +51,7 @@ export function createManifoldPanel(root, { sliders }) {
     }
     say(`Decoding a ${n} × ${n} grid…`);
     const reply = await attempt("Drawing the manifold", () =>
-      postJson(`${modelPath(info.name)}:decode`, {
+      postJson(`${info.path}:decode`, {
         latents: tensorOf(points, [info.latentDim]),
         imageFormat: "IMAGE_FORMAT_TENSOR",
       }));

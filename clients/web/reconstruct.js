@@ -1,7 +1,7 @@
 // Encode and reconstruct an uploaded picture: the original at the model's size, its
 // reconstruction, and the latent mean as bars.
 
-import { modelPath, postJson } from "./api.js";
+import { postJson } from "./api.js";
 import { drawBars } from "./bars.js";
 import { acceptFiles, fitToModel, pngSource, pngsOf, readImageFile } from "./images.js";
 import { attempt, say } from "./status.js";
@@ -18,7 +18,7 @@ export function createReconstructPanel(root, { sliders }) {
     const reply = await attempt(`Reconstructing ${file.name}`, async () => {
       const fitted = fitToModel(await readImageFile(file), info);
       show($("#reconstruct-original"), fitted.url, `${file.name} at the model's ${info.width} × ${info.height}`);
-      return postJson(`${modelPath(info.name)}:reconstruct`, {
+      return postJson(`${info.path}:reconstruct`, {
         images: { tensor: tensorOf([fitted.pixels], [info.channels, info.height, info.width]) },
         imageFormat: "IMAGE_FORMAT_PNG",
       });

@@ -1,6 +1,6 @@
 // Samples from the prior as a grid of images; pick two to interpolate, or one to drag.
 
-import { modelPath, postJson } from "./api.js";
+import { postJson } from "./api.js";
 import { pngImage, pngSource, pngsOf } from "./images.js";
 import { attempt, say } from "./status.js";
 import { rowsOf } from "./tensors.js";
@@ -21,7 +21,7 @@ export function createSamplePanel(root, { sliders, interpolation }) {
     if (seed !== "") request.seed = seed;
     say(`Sampling ${count} images…`);
     const reply = await attempt("Sampling", () =>
-      postJson(`${modelPath(info.name)}:sample`, request));
+      postJson(`${info.path}:sample`, request));
     if (!reply) return;
     $("#sample-seed").value = reply.seed || "0";
     const latents = rowsOf(reply.latents).rows;

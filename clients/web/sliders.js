@@ -1,7 +1,7 @@
 // One slider per latent dimension (a chosen subset for large latents); dragging decodes
 // live through latestOnly, so the image always catches up with the last position.
 
-import { modelPath, postJson } from "./api.js";
+import { postJson } from "./api.js";
 import { paintImage } from "./images.js";
 import { latestOnly } from "./latest.js";
 import { clearError, say, showError } from "./status.js";
@@ -19,7 +19,7 @@ export function createSlidersPanel(root) {
   let shown = [];
 
   const decode = latestOnly(async ({ point, movedAt }) => {
-    const reply = await postJson(`${modelPath(info.name)}:decode`, {
+    const reply = await postJson(`${info.path}:decode`, {
       latents: tensorOf([point], [info.latentDim]),
       imageFormat: "IMAGE_FORMAT_TENSOR",
     });
@@ -92,7 +92,7 @@ export function createSlidersPanel(root) {
   $("#sliders-zero").addEventListener("click", () => place(new Array(info.latentDim).fill(0), "the origin"));
   $("#sliders-sample").addEventListener("click", async () => {
     try {
-      const reply = await postJson(`${modelPath(info.name)}:sample`, { count: 1 });
+      const reply = await postJson(`${info.path}:sample`, { count: 1 });
       place(rowsOf(reply.latents).rows[0], `a random sample (seed ${reply.seed})`);
       say("Sliders moved to a random sample.");
     } catch (error) {
