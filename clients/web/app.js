@@ -37,7 +37,8 @@ async function loadModels(picker, panels) {
   const wanted = new URLSearchParams(location.search).get("model");
   const ready = [...picker.options].filter((option) => !option.disabled);
   if (!ready.length) return say("The server has no model ready to serve.");
-  const first = ready.find((o) => o.value === wanted || o.dataset.name === wanted) || ready[0];
+  const named = ready.filter((o) => o.dataset.name === wanted); // its highest version
+  const first = ready.find((o) => o.value === wanted) || named[named.length - 1] || ready[0];
   picker.value = first.value;
   await choose(first.value, panels);
 }
@@ -68,6 +69,7 @@ async function choose(value, panels) {
   info.path = modelPath(info.name, version ? info.version : 0); // where its RPCs are posted
   describeModel(document.getElementById("model-info"), info);
   document.body.dataset.model = info.name;
+  document.body.dataset.choice = value;
   for (const panel of panels) panel.setModel(info);
   say(`${info.name} v${info.version} ready: ${info.latentDim}-D latent space.`);
 }

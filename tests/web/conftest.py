@@ -53,6 +53,13 @@ def token_web(
 
 
 @pytest.fixture(scope="session")
+def tiny_web(http_api: None, tiny_repository: Path) -> Iterator[harness.WebServer]:
+    """The tiny test models over HTTP: tiny-grey (1x8x8, versions 1 and 2), tiny-rgb (3x8x8)."""
+    with harness.web_server(repository=tiny_repository) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def browser(chromium: Path) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 

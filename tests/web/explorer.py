@@ -16,7 +16,10 @@ def open_explorer(page: Any, url: str, model: str) -> None:
     """Load the page on ``model`` and wait until its first samples, manifold and slider
     image are on screen."""
     page.goto(f"{url}/?model={model}")
-    page.wait_for_function(f"document.body.dataset.model === {model!r}", timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        f"[document.body.dataset.model, document.body.dataset.choice].includes({model!r})",
+        timeout=TIMEOUT_MS,
+    )
     page.locator("#sample-grid img").first.wait_for(timeout=TIMEOUT_MS)
     wait_painted(page, 1)
     page.wait_for_function("document.getElementById('manifold').width > 0", timeout=TIMEOUT_MS)

@@ -89,9 +89,10 @@ def http_port(process: ServeProcess, timeout: float = START_TIMEOUT_S) -> int:
 
 
 @contextlib.contextmanager
-def web_server(*flags: str) -> Iterator[WebServer]:
-    """The embedded models served over gRPC and HTTP on 127.0.0.1, ephemeral ports."""
-    with ServeProcess(EMBEDDED_MODELS, "--http-port", "0", *flags) as process:
+def web_server(*flags: str, repository: Path = EMBEDDED_MODELS) -> Iterator[WebServer]:
+    """The embedded models (or ``repository``'s) served over gRPC and HTTP on 127.0.0.1,
+    ephemeral ports."""
+    with ServeProcess(repository, "--http-port", "0", *flags) as process:
         process.start()
         server = WebServer(f"http://127.0.0.1:{http_port(process)}", process)
         wait_ready(server)
