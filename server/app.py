@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from vaeserve.server.dataplane.handlers import VaeHandlers
 from vaeserve.server.errors import BindError, Code
 from vaeserve.server.health import SERVICE_NAME, HealthState
+from vaeserve.server.http.site import HttpFront, build_http_front
 from vaeserve.server.inference.loader import Loader
 from vaeserve.server.inference.model_table import ModelTable
 from vaeserve.server.inference.repository import VersionEntry, scan_repository
@@ -35,12 +36,18 @@ from vaeserve.server.inference.sessions import (
     inference_threads,
     intra_op_threads,
 )
-from vaeserve.server.metrics import Metrics
+from vaeserve.server.metrics import GRPC, Metrics
 from vaeserve.server.rpc.health import HEALTH_SERVICE_NAME, add_health_service
 from vaeserve.server.rpc.malformed import MalformedRequestInterceptor
 from vaeserve.server.rpc.servicer import VaeServicer
 from vaeserve.server.rpc.token_interceptor import BearerTokenInterceptor
-from vaeserve.server.security.credentials import read_tls_files, read_token, server_credentials
+from vaeserve.server.security.bearer import BearerToken
+from vaeserve.server.security.credentials import (
+    read_tls_files,
+    read_token,
+    server_credentials,
+    ssl_context,
+)
 from vaeserve.server.settings import Settings
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
@@ -82,6 +89,7 @@ class VaeServer:
         executor: ThreadPoolExecutor,
         providers: list[str],
         health_server: tuple[grpc.aio.Server, int] | None = None,
+        http: HttpFront | None = None,
     ) -> None:
         self.settings = settings
         self.grpc_server = grpc_server
@@ -96,12 +104,17 @@ class VaeServer:
             self._health_server, self.health_port = health_server
         self._metrics_http: WSGIServer | None = None
         self.metrics_port: int | None = None
+        self.http = http
+        self.http_port: int | None = http.port if http is not None else None
 
     async def start(self) -> None:
         """Listen for RPCs and serve /metrics; models are not ready until load_models."""
         await self.grpc_server.start()
         if self._health_server is not None:
             await self._health_server.start()
+        if self.http is not None:
+            await self.http.start()
+            log.info("explorer on %s", self.http.url)
         if self.settings.metrics_port >= 0:
             host = self.settings.metrics_host or self.settings.host
             self._metrics_http, _ = start_http_server(
@@ -151,10 +164,15 @@ class VaeServer:
         await self.health.set(SERVICE_NAME, any_ready)
 
     async def stop(self, grace: float | None = None) -> None:
-        """Turn NOT_SERVING, refuse new RPCs, let in-flight ones finish within ``grace``."""
+        """Turn NOT_SERVING, refuse new RPCs and HTTP requests, let in-flight ones of both
+        finish within ``grace``."""
         await self.health.drain()
         self.handlers.stop_accepting()
-        await self.grpc_server.stop(self.settings.grace_period_s if grace is None else grace)
+        grace = self.settings.grace_period_s if grace is None else grace
+        await asyncio.gather(
+            self.grpc_server.stop(grace),
+            self.http.stop(grace) if self.http is not None else asyncio.sleep(0),
+        )
         if self._health_server is not None:  # probes see NOT_SERVING until the drain ends
             await self._health_server.stop(0)
         for model in self.handlers.table.served_models():
@@ -215,8 +233,22 @@ async def create_server(
     if token is not None and credentials is None:
         log.warning("the bearer token travels in plaintext: anyone on the path can read it")
     health_server = _health_only_server(settings, health) if settings.health_port >= 0 else None
+    http = None
+    if settings.http_port >= 0:
+        http = build_http_front(
+            host=settings.http_host or settings.host,
+            port=settings.http_port,
+            handlers=handlers,
+            metrics=metrics,
+            health=health,
+            token=BearerToken(token) if token is not None else None,
+            grpc_receive_limit=limits.receive,
+            ssl_context=ssl_context(tls, settings) if tls is not None else None,
+        )
+        http_summary = _security_summary(settings, secure=tls is not None, reflection=False)
+        log.info("HTTP listening on %s:%d (%s)", http.host, http.port, http_summary)
     server = VaeServer(
-        settings, grpc_server, handlers, metrics, health, executor, providers, health_server
+        settings, grpc_server, handlers, metrics, health, executor, providers, health_server, http
     )
     return server, port
 
@@ -250,7 +282,7 @@ def _refusal_counter(metrics: Metrics, code: Code) -> Callable[[str], None]:
     model is ``unknown``."""
 
     def count(method: str) -> None:
-        metrics.requests.labels(method, "unknown", code.name).inc()
+        metrics.requests.labels(method, "unknown", code.name, GRPC).inc()
 
     return count
 
@@ -285,17 +317,14 @@ def _bind(server: grpc.aio.Server, address: str, creds: grpc.ServerCredentials |
     return port
 
 
-def _security_summary(settings: Settings, *, secure: bool) -> str:
+def _security_summary(settings: Settings, *, secure: bool, reflection: bool = True) -> str:
     """One phrase for the start-up log: what a caller must bring."""
     if settings.tls_client_ca_file is not None:
         transport = "mutual TLS"
     else:
         transport = "TLS" if secure else "plaintext"
     token = settings.auth_token is not None or settings.auth_token_file is not None
-    return ", ".join(
-        [
-            transport,
-            "bearer token required" if token else "no token",
-            "reflection on" if settings.reflection else "reflection off",
-        ]
-    )
+    parts = [transport, "bearer token required" if token else "no token"]
+    if reflection:
+        parts.append("reflection on" if settings.reflection else "reflection off")
+    return ", ".join(parts)

@@ -4,7 +4,8 @@
 (:func:`grpc_code` maps the error tree's :class:`Code` to grpc's) and message; anything
 else is a bug, logged once with its traceback and reported as INTERNAL with a fixed text
 (no internals leak to clients). The same wrapper records
-``vaeserve_requests_total`` and ``vaeserve_request_duration_seconds``.
+``vaeserve_requests_total`` and ``vaeserve_request_duration_seconds``, labelled
+``protocol="grpc"`` (the HTTP front, :mod:`vaeserve.server.http`, records ``http``).
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ from typing import Any, Protocol, TypeVar
 
 import grpc
 
-from vaeserve.server.errors import Code, RequestError
-from vaeserve.server.metrics import Metrics
+from vaeserve.server.errors import INTERNAL_MESSAGE, Code, RequestError
+from vaeserve.server.metrics import GRPC, Metrics
 
 log = logging.getLogger(__name__)
 
-INTERNAL_MESSAGE = "internal server error; the server log has the details"
 # Details travel percent-encoded in a trailer: 2 KiB of UTF-8 stays under grpc's 8 KiB limit.
 MAX_DETAILS_BYTES = 2048
 
@@ -92,7 +92,7 @@ def fit_for_trailer(message: str) -> str:
 def _record(
     metrics: Metrics, method: str, model: str, code: grpc.StatusCode, started: float
 ) -> None:
-    metrics.request_finished(method, model, code.name, time.perf_counter() - started)
+    metrics.request_finished(method, model, code.name, time.perf_counter() - started, protocol=GRPC)
 
 
 def _why_cancelled(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
 
+from tests.http_calls import call
 from tests.serve_process import ServeProcess
 from tests.tensor_messages import random_latents, tensor
 from vaeserve.v1 import vae_service_pb2 as pb
@@ -57,3 +60,26 @@ def test_sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0(tiny_r
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
     assert returncode == 0
     assert "stopped" in log
+
+
+def test_sigterm_drains_http_requests_like_grpc_ones(tiny_repository) -> None:
+    flags = ("--max-queue-delay-ms", str(HOLD_MS), "--grace-period-s", "5")
+    body = json.dumps({"latents": {"shape": [1, 2], "data": "AAAAAAAAAAA="}}).encode()
+    with ServeProcess(tiny_repository, *flags) as server:
+        server.start()
+        decode = f"{server.http_url}/v1/models/tiny-grey:decode"
+        with ThreadPoolExecutor(1) as pool:
+            in_flight = pool.submit(call, decode, "POST", body)
+            wait_queued(server.metrics_port)
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            ready = call(f"{server.http_url}/readyz")
+            refused = call(decode, "POST", body)
+            reply = in_flight.result(timeout=10)
+        returncode = server.process.wait(timeout=15)
+    assert reply.status == 200
+    assert reply.json()["images"]["tensor"]["shape"] == ["1", "1", "8", "8"]
+    assert ready.status == 503
+    assert (refused.status, refused.json()["code"]) == (503, 14)
+    assert refused.headers.get("Connection") == "close"
+    assert returncode == 0
