@@ -29,22 +29,14 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="session")
-def http_api() -> None:
-    if not harness.has_http_api():
-        pytest.skip("this vaeserve has no HTTP API (`vaeserve serve --http-port`)")
-
-
-@pytest.fixture(scope="session")
-def web(http_api: None) -> Iterator[harness.WebServer]:
+def web() -> Iterator[harness.WebServer]:
     """The embedded models over HTTP, no token."""
     with harness.web_server() as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def token_web(
-    http_api: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[harness.WebServer]:
+def token_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.WebServer]:
     """The embedded models over HTTP behind the bearer token ``TOKEN``."""
     token_file = tmp_path_factory.mktemp("token") / "token"
     token_file.write_text(harness.TOKEN + "\n")
@@ -53,7 +45,7 @@ def token_web(
 
 
 @pytest.fixture(scope="session")
-def tiny_web(http_api: None, tiny_repository: Path) -> Iterator[harness.WebServer]:
+def tiny_web(tiny_repository: Path) -> Iterator[harness.WebServer]:
     """The tiny test models over HTTP: tiny-grey (1x8x8, versions 1 and 2), tiny-rgb (3x8x8)."""
     with harness.web_server(repository=tiny_repository) as server:
         yield server
