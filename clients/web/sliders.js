@@ -25,6 +25,7 @@ export function createSlidersPanel(root) {
     });
     const { rows } = rowsOf(reply.images.tensor);
     paintImage(canvas.getContext("2d"), rows[0], [info.channels, info.height, info.width]);
+    performance.measure("slider-to-canvas", { start: movedAt, end: performance.now() });
     canvas.dataset.painted = String(Number(canvas.dataset.painted || 0) + 1);
     clearError();
     requestAnimationFrame(() => {
