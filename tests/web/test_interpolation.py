@@ -83,3 +83,28 @@ def test_interpolating_without_endpoints_says_what_is_missing(page, web):
     page.click("#interpolation-form button[type=submit]")
     page.locator("#alert").wait_for(state="visible")
     assert "choose two endpoints" in page.text_content("#alert")
+
+
+def test_a_picture_dropped_on_an_endpoint_becomes_it(page, web):
+    open_explorer(page, web.url, "fashion-mnist")
+    reply = web.call(
+        "/v1/models/fashion-mnist:sample",
+        {"count": 1, "seed": "8", "imageFormat": "IMAGE_FORMAT_PNG"},
+    )
+    png = reply["images"]["png"]["images"][0]
+    page.evaluate(
+        """async (png) => {
+            const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], "dropped.png", { type: "image/png" }));
+            const zone = document.querySelector(".endpoint[data-end='1']");
+            for (const kind of ["dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(kind, { dataTransfer: transfer, bubbles: true }));
+            }
+        }""",
+        png,
+    )
+    shown = page.locator(".endpoint[data-end='1'] img")
+    shown.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert "dropped.png" in shown.get_attribute("alt")
+    assert np.abs(png_pixels(shown.get_attribute("src"))[..., 0] - png_pixels(png)).max() <= 1
