@@ -1,5 +1,6 @@
-"""Send a bad request, check the answer is a status a client can act on, check the server
-still works, and count what came back (the session summary prints the counts)."""
+"""Send a request, check the answer: a refusal a client can act on, or an OK reply that is
+valid (:mod:`tests.properties.replies`); check the server still works, and count what came
+back (the session summary prints the counts)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import grpc
 import numpy as np
 
+from tests.properties.replies import REPLIES, REQUESTS, assert_valid_reply, replies_checked
 from vaeserve.server.rpc.status import INTERNAL_MESSAGE
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc
@@ -43,23 +45,35 @@ class Probe:
         return code, details
 
     def answer(self, method: str, request: Any) -> tuple[grpc.StatusCode, str]:
-        """OK, or a refusal with a useful message; then a well-formed request must succeed."""
+        """A valid OK reply, or a refusal with a useful message; then a well-formed request
+        must succeed."""
         call = getattr(self.stub, method)
-        return self._checked(method, lambda: call(request, timeout=TIMEOUT_S))
+        return self._checked(method, lambda: (request, call(request, timeout=TIMEOUT_S)))
 
     def answer_raw(self, path: str, body: bytes) -> tuple[grpc.StatusCode, str]:
         """Like :meth:`answer`, sending ``body`` as the request bytes of the full ``path``."""
         call = self.channel.unary_unary(path, request_serializer=None, response_deserializer=None)
-        return self._checked(path, lambda: call(body, timeout=TIMEOUT_S))
+        method = path.rsplit("/", 1)[-1] if path.startswith(SERVICE) else path
+
+        def send() -> tuple[Any, Any]:
+            answer = call(body, timeout=TIMEOUT_S)
+            if method not in REPLIES:
+                return None, answer
+            # Accepted, so the server read ``body`` as this method's request: read it too.
+            return REQUESTS[method].FromString(body), REPLIES[method].FromString(answer)
+
+        return self._checked(method, send)
 
     def _checked(self, method: str, send: Any) -> tuple[grpc.StatusCode, str]:
+        """``send()`` returns the request and its reply, or raises the call's error."""
         try:
-            send()
+            request, reply = send()
         except grpc.RpcError as error:
             code, details = error.code(), str(error.details() or "")
             assert_refusal(method, code, details)
         else:
             code, details = grpc.StatusCode.OK, ""
+            assert_valid_reply(method, request, reply)
         requests_sent[code.name] += 1
         self.still_serving()
         return code, details
@@ -88,4 +102,5 @@ def assert_refusal(method: str, code: grpc.StatusCode, details: str) -> None:
 def summary() -> str:
     total = sum(requests_sent.values())
     codes = ", ".join(f"{name} {n}" for name, n in requests_sent.most_common())
-    return f"inputs tried: {total} bad requests ({codes})"
+    checked = sum(replies_checked.values())
+    return f"inputs tried: {total} requests ({codes}); {checked} OK replies with tensors checked"
