@@ -9,6 +9,7 @@ the bound still decode to finite pixels in [0, 1] on every model.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import numpy as np
@@ -43,10 +44,12 @@ def embedded_stub(server_settings, start_server) -> Iterator[vae_service_pb2_grp
         yield vae_service_pb2_grpc.VaeServiceStub(channel)
 
 
-def refusal(call: grpc.UnaryUnaryMultiCallable, request: object) -> grpc.RpcError:
+def refusal(call: Any, request: object) -> tuple[grpc.StatusCode, str]:
+    """The status code and message of a call that must fail."""
     with pytest.raises(grpc.RpcError) as raised:
         call(request, timeout=TIMEOUT_S)
-    return raised.value
+    error: Any = raised.value
+    return error.code(), str(error.details() or "")
 
 
 def latents_at_the_bound(latent_dim: int) -> np.ndarray:
@@ -55,7 +58,7 @@ def latents_at_the_bound(latent_dim: int) -> np.ndarray:
     eye = np.eye(latent_dim, dtype=np.float32)
     alternating = np.where(np.arange(latent_dim) % 2 == 0, 1.0, -1.0)
     signs = np.random.default_rng(0).choice([-1.0, 1.0], (16, latent_dim))
-    patterns = [np.ones((1, latent_dim)), -np.ones((1, latent_dim)), eye, -eye]
+    patterns: list[np.ndarray] = [np.ones((1, latent_dim)), -np.ones((1, latent_dim)), eye, -eye]
     patterns += [alternating[None, :], signs]
     return (np.concatenate(patterns) * MAX_LATENT_ABS).astype(np.float32)
 
@@ -72,11 +75,11 @@ def assert_valid_images(message: pb.Images, count: int, image_shape: tuple[int, 
 def test_decode_refuses_huge_latents_naming_the_bound(embedded_stub, model, sign) -> None:
     latent_dim, _ = SHAPES[model]
     latents = np.full((1, latent_dim), sign * HUGE, np.float32)
-    error = refusal(
+    code, details = refusal(
         embedded_stub.Decode, pb.DecodeRequest(model_name=model, latents=tensor(latents))
     )
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "latents" in error.details() and BOUND_TEXT in error.details()
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "latents" in details and BOUND_TEXT in details
 
 
 @pytest.mark.parametrize(
@@ -89,9 +92,9 @@ def test_interpolate_refuses_an_endpoint_whose_path_would_be_huge(
     latent_dim, _ = SHAPES[model]
     ends = np.stack([np.zeros(latent_dim), np.full(latent_dim, HUGE)]).astype(np.float32)
     request = pb.InterpolateRequest(model_name=model, latents=tensor(ends), steps=3, method=method)
-    error = refusal(embedded_stub.Interpolate, request)
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "latents" in error.details() and BOUND_TEXT in error.details()
+    code, details = refusal(embedded_stub.Interpolate, request)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "latents" in details and BOUND_TEXT in details
 
 
 @pytest.mark.parametrize("image_format", [pb.IMAGE_FORMAT_TENSOR, pb.IMAGE_FORMAT_PNG])
@@ -128,7 +131,7 @@ def test_a_spherical_path_between_endpoints_at_the_bound_decodes_to_valid_pixels
     assert_valid_images(reply.images, 9, image_shape)
 
 
-def image_requests(model: str, image_format: int) -> list[tuple[str, object]]:
+def image_requests(model: str, image_format: Any) -> list[tuple[str, object]]:
     """A well-formed request to every RPC that returns images, asking for ``image_format``."""
     latent_dim, image_shape = SHAPES[model]
     latents = tensor(np.zeros((2, latent_dim), np.float32))
@@ -152,15 +155,18 @@ def image_requests(model: str, image_format: int) -> list[tuple[str, object]]:
 @pytest.mark.parametrize("image_format", [3, 7])
 def test_an_unknown_image_format_is_refused_naming_the_field(embedded_stub, image_format) -> None:
     for method, request in image_requests(MODELS[0], image_format):
-        error = refusal(getattr(embedded_stub, method), request)
-        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, method
-        assert f"image_format {image_format}" in error.details(), method
+        code, details = refusal(getattr(embedded_stub, method), request)
+        assert code == grpc.StatusCode.INVALID_ARGUMENT, method
+        assert f"image_format {image_format}" in details, method
 
 
 def test_an_unknown_interpolation_method_is_refused_naming_the_field(embedded_stub) -> None:
     latent_dim, _ = SHAPES[MODELS[0]]
     ends = tensor(np.zeros((2, latent_dim), np.float32))
-    request = pb.InterpolateRequest(model_name=MODELS[0], latents=ends, steps=3, method=9)
-    error = refusal(embedded_stub.Interpolate, request)
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "method 9" in error.details()
+    unknown_method: Any = 9
+    request = pb.InterpolateRequest(
+        model_name=MODELS[0], latents=ends, steps=3, method=unknown_method
+    )
+    code, details = refusal(embedded_stub.Interpolate, request)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "method 9" in details
