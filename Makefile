@@ -72,7 +72,7 @@ proto: $(VENV)/.dev-installed
 
 # Train and export the embedded default models (about an hour on 2 CPU cores).
 models: $(VENV)/.dev-installed
-	$(BIN)/python -m vaeserve.training.defaults --repository models
+	$(BIN)/python -m vaeserve.export.embedded_models --repository models
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
