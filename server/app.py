@@ -223,15 +223,8 @@ async def create_server(
     tls = read_tls_files(settings)
     token = read_token(settings)
     providers = choose_providers(settings.execution_provider)
-    # Every port before any is bound: a taken one stops the start with nothing opened.
-    refuse_a_port_in_use(settings.host, settings.port, "--port")
-    if settings.metrics_port > 0:
-        metrics_host = settings.metrics_host or settings.host
-        refuse_a_port_in_use(metrics_host, settings.metrics_port, "--metrics-port")
-    if settings.health_port > 0:
-        refuse_a_port_in_use(settings.host, settings.health_port, "--health-port")
-    if settings.http_port > 0:
-        refuse_a_port_in_use(settings.http_host or settings.host, settings.http_port, "--http-port")
+    if worker is None:  # a worker's ports are shared on purpose; its supervisor checked them
+        _refuse_ports_in_use(settings)
     if credentials is None and tls is not None:
         credentials = server_credentials(tls)
     entries = scan_repository(settings.model_repository)
@@ -258,7 +251,9 @@ async def create_server(
         reflection.enable_server_reflection(
             (SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), grpc_server
         )
-    port = _bind(grpc_server, settings.host, settings.port, credentials, "--port")
+    port = _bind(
+        grpc_server, settings.host, settings.port, credentials, "--port", shared=worker is not None
+    )
     summary = _security_summary(settings, secure=credentials is not None)
     log.info("gRPC listening on %s:%d (%s)", settings.host, port, summary)
     if token is not None and credentials is None:
@@ -298,7 +293,9 @@ def _health_only_server(
     # As on the main port: shared only among the workers of one server.
     server = grpc.aio.server(options=[("grpc.so_reuseport", int(share_port))])
     add_health_service(health, server)
-    port = _bind(server, settings.host, settings.health_port, None, "--health-port")
+    port = _bind(
+        server, settings.host, settings.health_port, None, "--health-port", shared=share_port
+    )
     log.info("gRPC health (only) on %s:%d, plaintext", settings.host, port)
     return server, port
 
@@ -339,14 +336,29 @@ def _channel_options(
     return options
 
 
+def _refuse_ports_in_use(settings: Settings) -> None:
+    """Every port before any is bound: a taken one stops the start with nothing opened."""
+    refuse_a_port_in_use(settings.host, settings.port, "--port")
+    if settings.metrics_port > 0:
+        metrics_host = settings.metrics_host or settings.host
+        refuse_a_port_in_use(metrics_host, settings.metrics_port, "--metrics-port")
+    if settings.health_port > 0:
+        refuse_a_port_in_use(settings.host, settings.health_port, "--health-port")
+    if settings.http_port > 0:
+        refuse_a_port_in_use(settings.http_host or settings.host, settings.http_port, "--http-port")
+
+
 def _bind(
     server: grpc.aio.Server,
     host: str,
     port: int,
     creds: grpc.ServerCredentials | None,
     flag: str,
+    *,
+    shared: bool = False,
 ) -> int:
-    refuse_a_port_in_use(host, port, flag)
+    if not shared:
+        refuse_a_port_in_use(host, port, flag)
     address = f"{host}:{port}"
     try:
         if creds is None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import logging
 import multiprocessing
 import os
@@ -48,6 +49,7 @@ from prometheus_client.multiprocess import mark_process_dead
 
 from vaeserve.server.errors import BindError, StartupError
 from vaeserve.server.metrics import supervisor_registry
+from vaeserve.server.ports import refuse_a_port_in_use
 from vaeserve.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -314,32 +316,39 @@ class _Ports:
 def _reserved_ports(settings: Settings) -> Iterator[_Ports]:
     """The gRPC, health and HTTP ports, held against anyone but the workers."""
     with contextlib.ExitStack() as stack:
-        port = _reserve(stack, settings.host, settings.port)
+        port = _reserve(stack, settings.host, settings.port, "--port")
         health_port = http_port = -1
         if settings.health_port >= 0:
-            health_port = _reserve(stack, settings.host, settings.health_port)
+            health_port = _reserve(stack, settings.host, settings.health_port, "--health-port")
         if settings.http_port >= 0:
-            http_port = _reserve(stack, settings.http_host or settings.host, settings.http_port)
+            http_host = settings.http_host or settings.host
+            http_port = _reserve(stack, http_host, settings.http_port, "--http-port")
+        if settings.metrics_port > 0:  # served by this process, bound below
+            host = settings.metrics_host or settings.host
+            refuse_a_port_in_use(host, settings.metrics_port, "--metrics-port")
         yield _Ports(port, health_port, http_port)
 
 
-def _reserve(stack: contextlib.ExitStack, host: str, port: int) -> int:
+def _reserve(stack: contextlib.ExitStack, host: str, port: int, flag: str) -> int:
     """Bind ``host:port`` alone (taken: BindError), then let only same-user SO_REUSEPORT
     sockets -- the workers -- join; the socket never listens, so it never takes a call."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(
+            host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
     except socket.gaierror as error:
-        raise BindError(f"cannot listen on {host}:{port}: {error}") from error
+        raise BindError(f"cannot listen on {host}:{port} ({flag}): {error}") from error
     family, kind, proto, _, address = infos[0]
     sock = stack.enter_context(socket.socket(family, kind, proto))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as grpc does: TIME_WAIT is ok
     try:
         sock.bind(address)
     except OSError as error:
-        raise BindError(
-            f"cannot listen on {host}:{port}: the port is in use or the address is wrong "
-            f"({error.strerror})"
-        ) from error
+        if error.errno == errno.EADDRINUSE:
+            reason = "the port is in use (is another server running?)"
+        else:
+            reason = str(error.strerror)
+        raise BindError(f"cannot listen on {host}:{port} ({flag}): {reason}") from error
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     return int(sock.getsockname()[1])
 

@@ -348,5 +348,8 @@ def test_a_taken_port_is_a_one_line_error_with_several_workers(
         )
     lines = result.stderr.strip().splitlines()
     assert result.returncode != 0
-    assert lines[-1].startswith(f"vaeserve serve: cannot listen on 127.0.0.1:{port}: ")
+    assert lines[-1] == (
+        f"vaeserve serve: cannot listen on 127.0.0.1:{port} (--port): the port is in use "
+        "(is another server running?)"
+    )
     assert "Traceback" not in result.stderr
