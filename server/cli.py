@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from vaeserve.server.settings import EXECUTION_PROVIDERS, Settings
+from vaeserve.server.settings import EXECUTION_PROVIDERS, MODEL_CONTROL_MODES, Settings
 
 ENV_PREFIX = "VAESERVE_"
 
@@ -25,6 +25,11 @@ FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "--metrics-host": (str, "address of the metrics endpoint (default: --host)"),
     "--health-port": (int, "plaintext gRPC health-only port, for probes of TLS servers (-1 off)"),
     "--model-repository": (Path, "model repository folder (default: the embedded models)"),
+    "--model-control": (
+        str,
+        f"how served versions change: {'|'.join(MODEL_CONTROL_MODES)} (default none)",
+    ),
+    "--repository-poll-s": (float, "seconds between repository scans in poll mode (default 5)"),
     "--max-batch-size": (int, "most items in one onnxruntime call (default 256)"),
     "--max-queue-delay-ms": (float, "how long a batch may wait to fill, ms (default 0)"),
     "--inline-below-us": (float, "run batches faster than this on the event loop, us (0: never)"),

@@ -11,6 +11,8 @@ bug: INTERNAL with a fixed text, its traceback logged once. Start-up errors stop
     │   ├── InvalidArgumentError        INVALID_ARGUMENT  shapes, sizes, NaN/Inf, counts, PNGs
     │   │   └── MalformedRequestError   INVALID_ARGUMENT  bytes that are not the message
     │   ├── NotFoundError               NOT_FOUND         unknown model or version
+    │   ├── FailedPreconditionError     FAILED_PRECONDITION a version refused on load; an
+    │   │                                                 admin call the mode does not allow
     │   ├── ResourceExhaustedError      RESOURCE_EXHAUSTED
     │   │   └── QueueFullError          RESOURCE_EXHAUSTED the batch queue is full: retryable
     │   ├── UnavailableError            UNAVAILABLE       draining, or the model is not ready
@@ -88,6 +90,13 @@ class MalformedRequestError(InvalidArgumentError):
 
 class NotFoundError(RequestError):
     code = Code.NOT_FOUND
+
+
+class FailedPreconditionError(RequestError):
+    """The call is well formed but the server's state forbids it: loading a version whose
+    files are refused, or loading and unloading when model control is not explicit."""
+
+    code = Code.FAILED_PRECONDITION
 
 
 class ResourceExhaustedError(RequestError):

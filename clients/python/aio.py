@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import grpc
 import numpy.typing as npt
 
+from vaeserve.admin.v1 import admin_service_pb2 as admin_pb
+from vaeserve.admin.v1 import admin_service_pb2_grpc as admin_grpc
 from vaeserve.client import messages as msg
 from vaeserve.client.errors import from_rpc_error
 from vaeserve.client.options import (
@@ -31,6 +33,7 @@ from vaeserve.client.results import (
     ModelInfo,
     ModelStatus,
     ReconstructResult,
+    RepositoryEntry,
     SampleResult,
 )
 from vaeserve.v1 import vae_service_pb2 as pb
@@ -46,6 +49,7 @@ class AsyncClient:
         self.options = dataclasses.replace(options or ClientOptions(), target=target)
         self._channel = open_aio_channel(self.options)
         self._stub = pb_grpc.VaeServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._admin = admin_grpc.AdminServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._limits: dict[tuple[str, int], int] = {}
 
     async def __aenter__(self) -> AsyncClient:
@@ -85,6 +89,41 @@ class AsyncClient:
         request = pb.ListModelsRequest()
         reply: pb.ListModelsResponse = await self._call(self._stub.ListModels, request, timeout)
         return msg.read_models(reply)
+
+    async def repository_index(self, *, timeout: float | None = None) -> list[RepositoryEntry]:
+        """Every version in the server's model repository and every version it holds, with
+        its state (AVAILABLE, LOADING, READY, FAILED with the reason, UNLOADING)."""
+        reply: admin_pb.RepositoryIndexResponse = await self._call(
+            self._admin.RepositoryIndex, admin_pb.RepositoryIndexRequest(), timeout
+        )
+        return [msg.read_repository_entry(entry) for entry in reply.models]
+
+    async def load_model(
+        self, model: str, *, version: int = 0, timeout: float | None = None
+    ) -> RepositoryEntry:
+        """Load ``model`` at ``version`` (0: the highest in the repository) and serve it.
+
+        Needs a server run with ``--model-control explicit``. Returns once the version is
+        warmed up and serving; a version that already serves is left as it is. Raises
+        :class:`NotFoundError` when the repository lacks it and :class:`InvalidArgumentError`
+        when it is refused (the message says why: incomplete files, a hash mismatch, a
+        failed warm-up) or the server's mode does not allow loading.
+        """
+        request = admin_pb.LoadModelRequest(model_name=model, model_version=version)
+        reply: admin_pb.LoadModelResponse = await self._call(
+            self._admin.LoadModel, request, timeout
+        )
+        return msg.read_repository_entry(reply.model)
+
+    async def unload_model(self, model: str, *, version: int, timeout: float | None = None) -> int:
+        """Stop serving ``model`` at ``version``; return how many requests were still running
+        on it (they finish on it first). New requests for it get :class:`NotFoundError` at
+        once. Needs ``--model-control explicit``."""
+        request = admin_pb.UnloadModelRequest(model_name=model, model_version=version)
+        reply: admin_pb.UnloadModelResponse = await self._call(
+            self._admin.UnloadModel, request, timeout
+        )
+        return int(reply.drained_requests)
 
     async def model_info(
         self, model: str, *, version: int = 0, timeout: float | None = None

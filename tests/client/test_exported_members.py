@@ -19,6 +19,7 @@ def test_all_names_exactly_the_public_api() -> None:
         "ModelStatus",
         "NotFoundError",
         "ReconstructResult",
+        "RepositoryEntry",
         "ResourceExhaustedError",
         "SampleResult",
         "ServerError",
