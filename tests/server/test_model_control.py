@@ -538,3 +538,51 @@ def test_a_tampered_version_is_refused_by_load_model_with_its_reason(
         assert "SHA-256" in str(refused.value.details())
         assert str(tmp_path) not in str(refused.value.details())
         assert versions_answering(pb_grpc.VaeServiceStub(channel)) == 1
+
+
+# -- memory -------------------------------------------------------------------------------
+
+CYCLES = 50
+EMBEDDED_MODEL = "fashion-mnist"
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS line")
+
+
+def test_loading_and_unloading_50_times_returns_the_memory(tmp_path: Path) -> None:
+    """A child server (its own RSS) on a copy of an embedded model, version 2 loaded and
+    unloaded 50 times: resident memory ends within 5% of where it started."""
+    from dataclasses import replace
+
+    from tests.serve_process import EMBEDDED_MODELS, ServeProcess
+    from vaeserve.manifest import read_manifest, write_manifest
+
+    repository = tmp_path / "models"
+    shutil.copytree(EMBEDDED_MODELS / EMBEDDED_MODEL / "1", repository / EMBEDDED_MODEL / "1")
+    second = repository / EMBEDDED_MODEL / "2"
+    shutil.copytree(repository / EMBEDDED_MODEL / "1", second)
+    write_manifest(second, replace(read_manifest(second), version=2))
+    flags = ("--model-control", "explicit", "--inference-threads", "2")
+    with (
+        ServeProcess(repository, *flags) as server,
+        grpc.insecure_channel(server.start().address) as channel,
+    ):
+        admin = admin_grpc.AdminServiceStub(channel)
+        load = admin_pb.LoadModelRequest(model_name=EMBEDDED_MODEL, model_version=2)
+        unload = admin_pb.UnloadModelRequest(model_name=EMBEDDED_MODEL, model_version=2)
+        admin.UnloadModel(unload, timeout=30)  # both loaded at start-up; start from one
+        started = rss_bytes(server.pid)
+        peak = started
+        for _ in range(CYCLES):
+            admin.LoadModel(load, timeout=30)
+            peak = max(peak, rss_bytes(server.pid))
+            admin.UnloadModel(unload, timeout=30)
+        ended = rss_bytes(server.pid)
+        loads = metric_sum(server.metrics(), "vaeserve_model_loads_total", outcome="ok")
+    assert loads == 2 + CYCLES
+    assert peak > started  # a loaded version does cost memory, so the check can fail
+    assert abs(ended - started) <= 0.05 * started, (started, peak, ended)
