@@ -89,6 +89,7 @@ class Load:
         self._stub = stub
         self._callers = callers
         self.replies: list[tuple[float, float, int]] = []  # started, ended, version
+        self.first_seen: dict[int, float] = {}  # version -> end of its first reply
         self.failed = 0
         self._running = True
         self._tasks: list[asyncio.Task[None]] = []
@@ -112,19 +113,19 @@ class Load:
             except grpc.aio.AioRpcError:
                 self.failed += 1
                 continue
-            self.replies.append((started, time.monotonic(), reply.model_version))
+            ended = time.monotonic()
+            self.replies.append((started, ended, reply.model_version))
+            self.first_seen.setdefault(reply.model_version, ended)
 
     def latencies_ms(self, begin: float, end: float) -> list[float]:
         return sorted(
             (ended - started) * 1000 for started, ended, _ in self.replies if begin <= started < end
         )
 
-    async def first_reply_from(self, version: int, since: float) -> float:
-        while True:
-            for _, ended, answered in reversed(self.replies):
-                if answered == version and ended >= since:
-                    return min(e for _, e, v in self.replies if v == version and e >= since)
-            await asyncio.sleep(0.005)
+    async def first_reply_from(self, version: int) -> float:
+        while version not in self.first_seen:
+            await asyncio.sleep(0.002)
+        return self.first_seen[version]
 
 
 async def run_mode(
@@ -161,7 +162,7 @@ async def run_mode(
                     await admin.LoadModel(
                         admin_pb.LoadModelRequest(model_name=MODEL, model_version=version)
                     )
-                first = await load.first_reply_from(version, renamed_at)
+                first = await load.first_reply_from(version)
                 await asyncio.sleep(SWAP_TAIL_S)
                 quiet = load.latencies_ms(quiet_begin, quiet_end)
                 swap = load.latencies_ms(renamed_at, first + SWAP_TAIL_S)

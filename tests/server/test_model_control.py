@@ -101,11 +101,12 @@ async def run_scenario(running: RunningServer, repository: Path, mode: str) -> S
         stub = pb_grpc.VaeServiceStub(channel)
         admin = admin_grpc.AdminServiceStub(channel)
         loop = asyncio.get_running_loop()
-        # Phase 1: 64 callers on version 0; version 2 is published one second in.
+        # Phase 1: 64 callers on version 0; version 2 is published one second in; they go
+        # on for at least 3 s in all and 1 s past the first answer from version 2.
         swap_calls: list[Call] = []
-        stop_at = loop.time() + 4.0
+        stop_at = [loop.time() + 4.0]
         tasks = [
-            asyncio.create_task(caller(stub, 0, lambda: loop.time() > stop_at, swap_calls))
+            asyncio.create_task(caller(stub, 0, lambda: loop.time() > stop_at[0], swap_calls))
             for _ in range(CALLERS)
         ]
         await asyncio.sleep(1.0)
@@ -113,12 +114,16 @@ async def run_scenario(running: RunningServer, repository: Path, mode: str) -> S
         await asyncio.to_thread(publish, repository, onnx_models.GREY_V2)
         if mode == "explicit":
             await admin.LoadModel(admin_pb.LoadModelRequest(model_name=GREY, model_version=2))
+        while not any(c.version == 2 for c in swap_calls):
+            assert time.monotonic() < published_at + 30, "version 2 never answered"
+            await asyncio.sleep(0.02)
+        stop_at[0] = max(stop_at[0], loop.time() + 1.0)
         await asyncio.gather(*tasks)
-        # Phase 2: callers pinned to version 1 while it is unloaded.
+        # Phase 2: callers pinned to version 1 while it is unloaded, and 0.5 s past that.
         pinned_calls: list[Call] = []
-        stop_at = loop.time() + 2.5
+        stop_at = [loop.time() + 60.0]
         tasks = [
-            asyncio.create_task(caller(stub, 1, lambda: loop.time() > stop_at, pinned_calls))
+            asyncio.create_task(caller(stub, 1, lambda: loop.time() > stop_at[0], pinned_calls))
             for _ in range(CALLERS)
         ]
         await asyncio.sleep(0.7)
@@ -133,6 +138,7 @@ async def run_scenario(running: RunningServer, repository: Path, mode: str) -> S
             ):
                 await asyncio.sleep(0.02)
         unload_returned_at = time.monotonic()
+        stop_at[0] = loop.time() + 0.5
         await asyncio.gather(*tasks)
         listed = await stub.ListModels(pb.ListModelsRequest())
         health = await health_pb2_grpc.HealthStub(channel).Check(
