@@ -85,12 +85,14 @@ def rss_bytes(pid: int) -> int:
 class Load:
     """``callers`` clients decoding one latent each on version 0, every reply recorded."""
 
-    def __init__(self, stub: pb_grpc.VaeServiceStub, callers: int) -> None:
+    def __init__(self, stub: pb_grpc.VaeServiceStub, callers: int, latent_dim: int) -> None:
         self._stub = stub
         self._callers = callers
+        self._latent_dim = latent_dim
         self.replies: list[tuple[float, float, int]] = []  # started, ended, version
         self.first_seen: dict[int, float] = {}  # version -> end of its first reply
         self.failed = 0
+        self.last_error = ""
         self._running = True
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -102,16 +104,18 @@ class Load:
         await asyncio.gather(*self._tasks)
 
     async def _call_loop(self) -> None:
-        latents = np.zeros((1, 2), np.float32)
+        latents = np.zeros((1, self._latent_dim), np.float32)
         request = pb.DecodeRequest(
-            model_name=MODEL, latents=pb.Tensor(shape=[1, 2], data=latents.tobytes())
+            model_name=MODEL,
+            latents=pb.Tensor(shape=[1, self._latent_dim], data=latents.tobytes()),
         )
         while self._running:
             started = time.monotonic()
             try:
                 reply = await self._stub.Decode(request, timeout=30)
-            except grpc.aio.AioRpcError:
+            except grpc.aio.AioRpcError as error:
                 self.failed += 1
+                self.last_error = f"{error.code().name}: {error.details()}"
                 continue
             ended = time.monotonic()
             self.replies.append((started, ended, reply.model_version))
@@ -122,8 +126,14 @@ class Load:
             (ended - started) * 1000 for started, ended, _ in self.replies if begin <= started < end
         )
 
-    async def first_reply_from(self, version: int) -> float:
+    async def first_reply_from(self, version: int, timeout_s: float = 60.0) -> float:
+        deadline = time.monotonic() + timeout_s
         while version not in self.first_seen:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"version {version} never answered; {self.failed} calls failed, the last "
+                    f"with {self.last_error or 'nothing'}"
+                )
             await asyncio.sleep(0.002)
         return self.first_seen[version]
 
@@ -149,7 +159,8 @@ async def run_mode(
         async with grpc.aio.insecure_channel(address) as channel:
             stub = pb_grpc.VaeServiceStub(channel)  # type: ignore[no-untyped-call]
             admin = admin_grpc.AdminServiceStub(channel)  # type: ignore[no-untyped-call]
-            load = Load(stub, callers)
+            info = await stub.GetModelInfo(pb.GetModelInfoRequest(model_name=MODEL))
+            load = Load(stub, callers, info.latent_dim)
             load.start()
             await asyncio.sleep(1.0)  # warm
             for index in range(rounds):
