@@ -314,7 +314,7 @@ class ModelControl:
         self._unloading[(name, version)] = model
         try:
             drained = await model.drain(self._settings.grace_period_s)
-            await model.close()
+            await model.close(f"model {name!r} version {version} was unloaded")
         finally:
             del self._unloading[(name, version)]
         provider = model.provider

@@ -70,6 +70,9 @@ PROBE_EVERY = 32
 PROBE_WITHIN = 4.0
 
 
+SHUTTING_DOWN = "the server is shutting down"
+
+
 def never_abandoned() -> str | None:
     return None
 
@@ -148,20 +151,24 @@ class Batcher:
         self._running: dict[int, list[Slice]] = {}
         self._batch_numbers = itertools.count()
         self._closed = False
+        self._closed_because = SHUTTING_DOWN
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
 
-    async def close(self) -> None:
+    async def close(self, why: str = SHUTTING_DOWN) -> None:
+        """Refuse new items and fail the queued and running ones with UNAVAILABLE, saying
+        ``why`` (an unload drains the version's requests before it closes its batchers)."""
         self._closed = True
+        self._closed_because = why
         if self._timer is not None:
             self._timer.cancel()
         running, self._running = self._running, {}
         for batch in running.values():
             for request, _, _ in batch:
-                _fail(request, UnavailableError("the server is shutting down"))
+                _fail(request, UnavailableError(why))
         for request in self._queue:
-            _fail(request, UnavailableError("the server is shutting down; retry elsewhere"))
+            _fail(request, UnavailableError(f"{why}; retry elsewhere"))
         self._queue.clear()
         self._add_queued(-self._queued_items)
 
@@ -170,7 +177,7 @@ class Batcher:
     ) -> Outputs:
         """Queue ``inputs`` [N, ...] and return the graph's outputs for them, in order."""
         if self._closed:
-            raise UnavailableError("the server is shutting down; retry elsewhere")
+            raise UnavailableError(f"{self._closed_because}; retry elsewhere")
         size = int(inputs.shape[0])
         if self._queued_items + size > self._max_queued:
             raise QueueFullError(
@@ -447,7 +454,7 @@ class Unbatched:
     def start(self) -> None:
         """Nothing to start; present so both kinds are driven the same way."""
 
-    async def close(self) -> None:
+    async def close(self, why: str = SHUTTING_DOWN) -> None:
         """Nothing to stop: requests in flight finish on the executor."""
 
     async def submit(

@@ -23,7 +23,7 @@ import numpy as np
 
 from vaeserve.manifest import Manifest
 from vaeserve.server.errors import InvalidArgumentError, NotFoundError, UnavailableError, shown
-from vaeserve.server.inference.batcher import Batcher, Unbatched, WhyAbandoned
+from vaeserve.server.inference.batcher import SHUTTING_DOWN, Batcher, Unbatched, WhyAbandoned
 from vaeserve.server.inference.repository import VersionEntry
 from vaeserve.server.inference.sessions import GraphSession
 from vaeserve.server.security.redact import without_paths
@@ -97,9 +97,10 @@ class ServedModel:
         self._encoder.start()
         self._decoder.start()
 
-    async def close(self) -> None:
-        await self._encoder.close()
-        await self._decoder.close()
+    async def close(self, why: str = SHUTTING_DOWN) -> None:
+        """Close both batchers; anything still queued fails with UNAVAILABLE saying ``why``."""
+        await self._encoder.close(why)
+        await self._decoder.close(why)
 
 
 @dataclass

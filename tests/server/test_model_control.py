@@ -592,3 +592,31 @@ def test_loading_and_unloading_50_times_returns_the_memory(tmp_path: Path) -> No
     assert loads == 2 + CYCLES
     assert peak > started  # a loaded version does cost memory, so the check can fail
     assert abs(ended - started) <= 0.05 * started, (started, peak, ended)
+
+
+def test_an_unload_past_the_grace_period_refuses_what_is_left_and_counts_it_forced(
+    tmp_path: Path, server_settings, start_server
+) -> None:
+    """Batches wait 3 s to fill and the grace period is 0.2 s: the queued request cannot
+    finish in time, so it is refused with UNAVAILABLE naming the unload, never lost."""
+    repository = grey_repository(tmp_path)
+    settings = server_settings(
+        model_repository=repository,
+        model_control="explicit",
+        grace_period_s=0.2,
+        max_queue_delay_ms=3000.0,
+    )
+    with start_server(settings) as running, grpc.insecure_channel(running.address) as channel:
+        stub = pb_grpc.VaeServiceStub(channel)
+        request = pb.DecodeRequest(model_name=GREY, latents=tensor(random_latents(1)))
+        pending = stub.Decode.future(request, timeout=30)
+        time.sleep(0.3)  # queued, waiting for its batch to fill
+        admin = admin_grpc.AdminServiceStub(channel)
+        drained = admin.UnloadModel(admin_pb.UnloadModelRequest(model_name=GREY, model_version=1))
+        with pytest.raises(grpc.RpcError) as refused:
+            pending.result()
+        page = read_metrics(running.metrics_port)
+    assert drained.drained_requests == 1
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "was unloaded" in str(refused.value.details())
+    assert metric_sum(page, "vaeserve_model_unloads_total", model=GREY, outcome="forced") == 1
