@@ -29,6 +29,7 @@ from vaeserve.server.dataplane.admin import ADMIN_SERVICE_NAME, AdminHandlers
 from vaeserve.server.dataplane.handlers import VaeHandlers
 from vaeserve.server.errors import BindError, Code
 from vaeserve.server.health import SERVICE_NAME, HealthState
+from vaeserve.server.http.site import HttpFront, build_http_front
 from vaeserve.server.inference.loader import Loader
 from vaeserve.server.inference.model_table import ModelTable
 from vaeserve.server.inference.repository import HashCache, VersionEntry, scan_repository
@@ -37,14 +38,21 @@ from vaeserve.server.inference.sessions import (
     inference_threads,
     intra_op_threads,
 )
-from vaeserve.server.metrics import Metrics
+from vaeserve.server.metrics import GRPC, Metrics
 from vaeserve.server.model_control import ModelControl
+from vaeserve.server.ports import refuse_a_port_in_use
 from vaeserve.server.rpc.admin import AdminServicer
 from vaeserve.server.rpc.health import HEALTH_SERVICE_NAME, add_health_service
 from vaeserve.server.rpc.malformed import MalformedRequestInterceptor
 from vaeserve.server.rpc.servicer import VaeServicer
 from vaeserve.server.rpc.token_interceptor import BearerTokenInterceptor
-from vaeserve.server.security.credentials import read_tls_files, read_token, server_credentials
+from vaeserve.server.security.bearer import BearerToken
+from vaeserve.server.security.credentials import (
+    read_tls_files,
+    read_token,
+    server_credentials,
+    ssl_context,
+)
 from vaeserve.server.settings import Settings
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
@@ -86,6 +94,7 @@ class VaeServer:
         executor: ThreadPoolExecutor,
         providers: list[str],
         health_server: tuple[grpc.aio.Server, int] | None = None,
+        http: HttpFront | None = None,
         *,
         control: ModelControl,
     ) -> None:
@@ -103,19 +112,35 @@ class VaeServer:
             self._health_server, self.health_port = health_server
         self._metrics_http: WSGIServer | None = None
         self.metrics_port: int | None = None
+        self.http = http
+        self.http_port: int | None = http.port if http is not None else None
 
     async def start(self) -> None:
-        """Listen for RPCs and serve /metrics; models are not ready until load_models."""
+        """Serve /metrics and listen for RPCs; models are not ready until load_models.
+
+        /metrics comes first: when its port cannot be bound (taken since create_server
+        checked it), nothing has answered a call yet, and the start fails with a
+        :class:`BindError` rather than after the gRPC port has opened.
+        """
+        if self.settings.metrics_port >= 0:
+            host = self.settings.metrics_host or self.settings.host
+            try:
+                self._metrics_http, _ = start_http_server(
+                    self.settings.metrics_port, host, registry=self.metrics.registry
+                )
+            except OSError as error:
+                await self.grpc_server.stop(0)  # bound in create_server, never started
+                raise BindError(
+                    f"cannot serve metrics on {host}:{self.settings.metrics_port}: {error}"
+                ) from error
+            self.metrics_port = int(self._metrics_http.server_port)
+            log.info("metrics on http://%s:%d/metrics", host, self.metrics_port)
         await self.grpc_server.start()
         if self._health_server is not None:
             await self._health_server.start()
-        if self.settings.metrics_port >= 0:
-            host = self.settings.metrics_host or self.settings.host
-            self._metrics_http, _ = start_http_server(
-                self.settings.metrics_port, host, registry=self.metrics.registry
-            )
-            self.metrics_port = int(self._metrics_http.server_port)
-            log.info("metrics on http://%s:%d/metrics", host, self.metrics_port)
+        if self.http is not None:
+            await self.http.start()
+            log.info("explorer on %s", self.http.url)
 
     async def load_models(self) -> None:
         """Open and warm up every verified version, then mark what is ready SERVING; in poll
@@ -126,11 +151,16 @@ class VaeServer:
         self.control.start_polling()
 
     async def stop(self, grace: float | None = None) -> None:
-        """Turn NOT_SERVING, refuse new RPCs, let in-flight ones finish within ``grace``."""
+        """Turn NOT_SERVING, refuse new RPCs and HTTP requests, let in-flight ones of both
+        finish within ``grace``."""
         await self.health.drain()
         self.handlers.stop_accepting()
         await self.control.stop()
-        await self.grpc_server.stop(self.settings.grace_period_s if grace is None else grace)
+        grace = self.settings.grace_period_s if grace is None else grace
+        await asyncio.gather(
+            self.grpc_server.stop(grace),
+            self.http.stop(grace) if self.http is not None else asyncio.sleep(0),
+        )
         if self._health_server is not None:  # probes see NOT_SERVING until the drain ends
             await self._health_server.stop(0)
         for model in self.handlers.table.served_models():
@@ -154,11 +184,21 @@ async def create_server(
     """Scan the repository, build the servicers and bind; call ``start`` on the result.
 
     Raises a :class:`~vaeserve.server.errors.StartupError` before binding when a TLS file
-    or the token cannot be used, or the execution provider is not in this onnxruntime.
+    or the token cannot be used, the execution provider is not in this onnxruntime, or a
+    port (gRPC, metrics, health) is taken.
     """
     tls = read_tls_files(settings)
     token = read_token(settings)
     providers = choose_providers(settings.execution_provider)
+    # Every port before any is bound: a taken one stops the start with nothing opened.
+    refuse_a_port_in_use(settings.host, settings.port, "--port")
+    if settings.metrics_port > 0:
+        metrics_host = settings.metrics_host or settings.host
+        refuse_a_port_in_use(metrics_host, settings.metrics_port, "--metrics-port")
+    if settings.health_port > 0:
+        refuse_a_port_in_use(settings.host, settings.health_port, "--health-port")
+    if settings.http_port > 0:
+        refuse_a_port_in_use(settings.http_host or settings.host, settings.http_port, "--http-port")
     if credentials is None and tls is not None:
         credentials = server_credentials(tls)
     hashes = HashCache()
@@ -201,7 +241,7 @@ async def create_server(
             (SERVICE_NAME, ADMIN_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
             grpc_server,
         )
-    port = _bind(grpc_server, f"{settings.host}:{settings.port}", credentials)
+    port = _bind(grpc_server, settings.host, settings.port, credentials, "--port")
     summary = _security_summary(settings, secure=credentials is not None)
     log.info("gRPC listening on %s:%d (%s)", settings.host, port, summary)
     if token is not None and credentials is None:
@@ -212,6 +252,20 @@ async def create_server(
             "port can load and unload models"
         )
     health_server = _health_only_server(settings, health) if settings.health_port >= 0 else None
+    http = None
+    if settings.http_port >= 0:
+        http = build_http_front(
+            host=settings.http_host or settings.host,
+            port=settings.http_port,
+            handlers=handlers,
+            metrics=metrics,
+            health=health,
+            token=BearerToken(token) if token is not None else None,
+            grpc_receive_limit=limits.receive,
+            ssl_context=ssl_context(tls, settings) if tls is not None else None,
+        )
+        http_summary = _security_summary(settings, secure=tls is not None, reflection=False)
+        log.info("HTTP listening on %s:%d (%s)", http.host, http.port, http_summary)
     server = VaeServer(
         settings,
         grpc_server,
@@ -221,6 +275,7 @@ async def create_server(
         executor,
         providers,
         health_server,
+        http,
         control=control,
     )
     return server, port
@@ -235,7 +290,7 @@ def _health_only_server(settings: Settings, health: HealthState) -> tuple[grpc.a
     # No port sharing, as on the main port: a second server on this port must fail to start.
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     add_health_service(health, server)
-    port = _bind(server, f"{settings.host}:{settings.health_port}", None)
+    port = _bind(server, settings.host, settings.health_port, None, "--health-port")
     log.info("gRPC health (only) on %s:%d, plaintext", settings.host, port)
     return server, port
 
@@ -255,7 +310,7 @@ def _refusal_counter(metrics: Metrics, code: Code) -> Callable[[str], None]:
     model is ``unknown``."""
 
     def count(method: str) -> None:
-        metrics.requests.labels(method, "unknown", code.name).inc()
+        metrics.requests.labels(method, "unknown", code.name, GRPC).inc()
 
     return count
 
@@ -272,12 +327,20 @@ def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[st
     return options
 
 
-def _bind(server: grpc.aio.Server, address: str, creds: grpc.ServerCredentials | None) -> int:
+def _bind(
+    server: grpc.aio.Server,
+    host: str,
+    port: int,
+    creds: grpc.ServerCredentials | None,
+    flag: str,
+) -> int:
+    refuse_a_port_in_use(host, port, flag)
+    address = f"{host}:{port}"
     try:
         if creds is None:
-            port = server.add_insecure_port(address)
+            bound = server.add_insecure_port(address)
         else:
-            port = server.add_secure_port(address, creds)
+            bound = server.add_secure_port(address, creds)
     except RuntimeError as error:
         if creds is not None:  # grpc reports a certificate it cannot use as a bind failure
             raise BindError(
@@ -285,22 +348,19 @@ def _bind(server: grpc.aio.Server, address: str, creds: grpc.ServerCredentials |
                 f"(are both PEM, and does the key belong to the certificate?): {error}"
             ) from error
         raise BindError(f"cannot listen on {address}: {error}") from error
-    if port == 0:
+    if bound == 0:
         raise BindError(f"cannot listen on {address}: the port is in use or the address is wrong")
-    return port
+    return bound
 
 
-def _security_summary(settings: Settings, *, secure: bool) -> str:
+def _security_summary(settings: Settings, *, secure: bool, reflection: bool = True) -> str:
     """One phrase for the start-up log: what a caller must bring."""
     if settings.tls_client_ca_file is not None:
         transport = "mutual TLS"
     else:
         transport = "TLS" if secure else "plaintext"
     token = settings.auth_token is not None or settings.auth_token_file is not None
-    return ", ".join(
-        [
-            transport,
-            "bearer token required" if token else "no token",
-            "reflection on" if settings.reflection else "reflection off",
-        ]
-    )
+    parts = [transport, "bearer token required" if token else "no token"]
+    if reflection:
+        parts.append("reflection on" if settings.reflection else "reflection off")
+    return ", ".join(parts)

@@ -24,6 +24,8 @@ FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "--metrics-port": (int, "Prometheus /metrics port (default 8000; 0 picks one; -1 off)"),
     "--metrics-host": (str, "address of the metrics endpoint (default: --host)"),
     "--health-port": (int, "plaintext gRPC health-only port, for probes of TLS servers (-1 off)"),
+    "--http-port": (int, "HTTP/JSON API and explorer page port (default 8080; 0: any; -1 off)"),
+    "--http-host": (str, "address of the HTTP server (default: --host)"),
     "--model-repository": (Path, "model repository folder (default: the embedded models)"),
     "--model-control": (
         str,
@@ -58,9 +60,10 @@ BOOLEAN_FLAGS = {
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "serve",
-        help="serve a model repository over gRPC",
+        help="serve a model repository over gRPC and HTTP/JSON",
         description="Serve the VAEs of a model repository over gRPC (vaeserve.v1.VaeService, "
-        "health, reflection) with Prometheus metrics on their own port. Every flag can also "
+        "health, reflection) and HTTP/JSON (the same service, the explorer page at /), with "
+        "Prometheus metrics on their own port. Every flag can also "
         "be set by its VAESERVE_* environment variable, e.g. VAESERVE_PORT. The bearer token "
         f"itself can only come from the environment [{TOKEN_VARIABLE}].",
     )

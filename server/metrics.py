@@ -12,6 +12,9 @@ import contextlib
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 RequestChildren = tuple[Counter, Histogram]
+GRPC = "grpc"
+HTTP = "http"
+"""Values of the ``protocol`` label of the request metrics: the front that served it."""
 
 LATENCY_BUCKETS = (
     0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -29,14 +32,15 @@ class Metrics:
         ProcessCollector(namespace="", registry=registry)
         self.requests = Counter(
             "vaeserve_requests_total",
-            "RPCs finished, by method, model and gRPC status code.",
-            ["method", "model", "code"],
+            "Requests finished, by method, model, status code (gRPC's names, on HTTP too) and "
+            "protocol (grpc or http).",
+            ["method", "model", "code", "protocol"],
             registry=registry,
         )
         self.request_duration = Histogram(
             "vaeserve_request_duration_seconds",
-            "Time from receiving an RPC to its reply, by method and model.",
-            ["method", "model"],
+            "Time from receiving a request to its reply, by method, model and protocol.",
+            ["method", "model", "protocol"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
@@ -108,18 +112,21 @@ class Metrics:
         self._version_children: dict[tuple[str, int], Counter] = {}
         # ``labels()`` validates and hashes its values on every call; finished RPCs look
         # their children up here instead. The key set is bounded: methods x known models
-        # (unknown names share one label) x status codes.
-        self._request_children: dict[tuple[str, str, str], RequestChildren] = {}
+        # (unknown names share one label) x status codes x the two protocols.
+        self._request_children: dict[tuple[str, str, str, str], RequestChildren] = {}
 
-    def request_finished(self, method: str, model: str, code: str, seconds: float) -> None:
-        """Count one finished RPC and record its duration."""
-        children = self._request_children.get((method, model, code))
+    def request_finished(
+        self, method: str, model: str, code: str, seconds: float, *, protocol: str
+    ) -> None:
+        """Count one finished request of ``protocol`` (GRPC or HTTP) and record its duration."""
+        key = (method, model, code, protocol)
+        children = self._request_children.get(key)
         if children is None:
             children = (
-                self.requests.labels(method, model, code),
-                self.request_duration.labels(method, model),
+                self.requests.labels(method, model, code, protocol),
+                self.request_duration.labels(method, model, protocol),
             )
-            self._request_children[(method, model, code)] = children
+            self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
 

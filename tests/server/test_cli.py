@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,26 @@ def test_a_model_control_setting_out_of_range_is_refused(field: str, value: obje
 
     with pytest.raises(ConfigError, match=field):
         Settings(**{field: value})  # type: ignore[arg-type]
+
+
+def test_http_listens_on_8080_by_default_on_the_grpc_host() -> None:
+    settings = settings_from(["--host", "127.0.0.1"], {})
+    assert (settings.http_port, settings.http_host) == (8080, None)
+
+
+def test_the_http_port_and_host_have_their_variables() -> None:
+    settings = settings_from([], {"VAESERVE_HTTP_PORT": "-1", "VAESERVE_HTTP_HOST": "::1"})
+    assert (settings.http_port, settings.http_host) == (-1, "::1")
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"http_port": -2}, "http_port must be -1 (off)"),
+        ({"http_port": 50051}, "http_port must differ from port"),
+        ({"http_port": 8000}, "http_port must differ from port, health_port and metrics_port"),
+    ],
+)
+def test_an_impossible_http_port_is_refused(values, words) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        Settings(**values)
