@@ -47,7 +47,7 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import start_http_server
 from prometheus_client.multiprocess import mark_process_dead
 
-from vaeserve.server.errors import BindError, StartupError
+from vaeserve.server.errors import BindError, ConfigError, StartupError
 from vaeserve.server.metrics import supervisor_registry
 from vaeserve.server.ports import refuse_a_port_in_use
 from vaeserve.server.settings import Settings
@@ -69,6 +69,11 @@ def supervise(settings: Settings, workers: int) -> int:
     Raises :class:`~vaeserve.server.errors.StartupError` when a port is taken or a worker
     cannot start.
     """
+    if settings.model_control == "explicit":
+        raise ConfigError(
+            "--model-control explicit needs one process (--workers 1): a load or unload "
+            "call reaches one worker only, and the workers would serve different models"
+        )
     with contextlib.ExitStack() as stack:
         ports = stack.enter_context(_reserved_ports(settings))
         metrics_dir = stack.enter_context(_multiprocess_dir())

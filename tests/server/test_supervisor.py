@@ -353,3 +353,20 @@ def test_a_taken_port_is_a_one_line_error_with_several_workers(
         "(is another server running?)"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_explicit_model_control_is_refused_with_several_workers(tiny_repository: Path) -> None:
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "vaeserve", "serve", "--host", "127.0.0.1", "--port", "0"),
+            *("--workers", "2", "--model-control", "explicit"),
+            *("--model-repository", str(tiny_repository)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode != 0
+    assert last.startswith("vaeserve serve: --model-control explicit needs one process")
