@@ -188,6 +188,13 @@ def render(
                 f"- 1 item, {scenario.concurrency} callers: HTTP's p50 is {latency:.2f}x "
                 f"gRPC's (goal: within 2x): {'met' if latency <= 2 else 'NOT met'}."
             )
+    lines += [
+        "",
+        "Both protocols go through the same Python client process, which shares the cores "
+        "with the server, so what a protocol costs the client counts here too; absolute "
+        "figures depend on that client and on how busy the machine was (compare the ratios, "
+        "taken in the same rounds, not the absolute numbers with reports/benchmark.md).",
+    ]
     lines += ["", "## Goals", "", *verdicts, ""]
     lines += [
         "Repeat: `flock /tmp/vaeserve-bench.lock vaeserve bench-http "
