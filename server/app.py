@@ -37,6 +37,7 @@ from vaeserve.server.inference.sessions import (
     intra_op_threads,
 )
 from vaeserve.server.metrics import GRPC, Metrics
+from vaeserve.server.ports import refuse_a_port_in_use
 from vaeserve.server.rpc.health import HEALTH_SERVICE_NAME, add_health_service
 from vaeserve.server.rpc.malformed import MalformedRequestInterceptor
 from vaeserve.server.rpc.servicer import VaeServicer
@@ -108,20 +109,31 @@ class VaeServer:
         self.http_port: int | None = http.port if http is not None else None
 
     async def start(self) -> None:
-        """Listen for RPCs and serve /metrics; models are not ready until load_models."""
+        """Serve /metrics and listen for RPCs; models are not ready until load_models.
+
+        /metrics comes first: when its port cannot be bound (taken since create_server
+        checked it), nothing has answered a call yet, and the start fails with a
+        :class:`BindError` rather than after the gRPC port has opened.
+        """
+        if self.settings.metrics_port >= 0:
+            host = self.settings.metrics_host or self.settings.host
+            try:
+                self._metrics_http, _ = start_http_server(
+                    self.settings.metrics_port, host, registry=self.metrics.registry
+                )
+            except OSError as error:
+                await self.grpc_server.stop(0)  # bound in create_server, never started
+                raise BindError(
+                    f"cannot serve metrics on {host}:{self.settings.metrics_port}: {error}"
+                ) from error
+            self.metrics_port = int(self._metrics_http.server_port)
+            log.info("metrics on http://%s:%d/metrics", host, self.metrics_port)
         await self.grpc_server.start()
         if self._health_server is not None:
             await self._health_server.start()
         if self.http is not None:
             await self.http.start()
             log.info("explorer on %s", self.http.url)
-        if self.settings.metrics_port >= 0:
-            host = self.settings.metrics_host or self.settings.host
-            self._metrics_http, _ = start_http_server(
-                self.settings.metrics_port, host, registry=self.metrics.registry
-            )
-            self.metrics_port = int(self._metrics_http.server_port)
-            log.info("metrics on http://%s:%d/metrics", host, self.metrics_port)
 
     async def load_models(self) -> None:
         """Open and warm up every verified version, then mark what is ready SERVING."""
@@ -196,11 +208,21 @@ async def create_server(
     """Scan the repository, build the servicers and bind; call ``start`` on the result.
 
     Raises a :class:`~vaeserve.server.errors.StartupError` before binding when a TLS file
-    or the token cannot be used, or the execution provider is not in this onnxruntime.
+    or the token cannot be used, the execution provider is not in this onnxruntime, or a
+    port (gRPC, metrics, health) is taken.
     """
     tls = read_tls_files(settings)
     token = read_token(settings)
     providers = choose_providers(settings.execution_provider)
+    # Every port before any is bound: a taken one stops the start with nothing opened.
+    refuse_a_port_in_use(settings.host, settings.port, "--port")
+    if settings.metrics_port > 0:
+        metrics_host = settings.metrics_host or settings.host
+        refuse_a_port_in_use(metrics_host, settings.metrics_port, "--metrics-port")
+    if settings.health_port > 0:
+        refuse_a_port_in_use(settings.host, settings.health_port, "--health-port")
+    if settings.http_port > 0:
+        refuse_a_port_in_use(settings.http_host or settings.host, settings.http_port, "--http-port")
     if credentials is None and tls is not None:
         credentials = server_credentials(tls)
     entries = scan_repository(settings.model_repository)
@@ -227,7 +249,7 @@ async def create_server(
         reflection.enable_server_reflection(
             (SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), grpc_server
         )
-    port = _bind(grpc_server, f"{settings.host}:{settings.port}", credentials)
+    port = _bind(grpc_server, settings.host, settings.port, credentials, "--port")
     summary = _security_summary(settings, secure=credentials is not None)
     log.info("gRPC listening on %s:%d (%s)", settings.host, port, summary)
     if token is not None and credentials is None:
@@ -262,7 +284,7 @@ def _health_only_server(settings: Settings, health: HealthState) -> tuple[grpc.a
     # No port sharing, as on the main port: a second server on this port must fail to start.
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     add_health_service(health, server)
-    port = _bind(server, f"{settings.host}:{settings.health_port}", None)
+    port = _bind(server, settings.host, settings.health_port, None, "--health-port")
     log.info("gRPC health (only) on %s:%d, plaintext", settings.host, port)
     return server, port
 
@@ -299,12 +321,20 @@ def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[st
     return options
 
 
-def _bind(server: grpc.aio.Server, address: str, creds: grpc.ServerCredentials | None) -> int:
+def _bind(
+    server: grpc.aio.Server,
+    host: str,
+    port: int,
+    creds: grpc.ServerCredentials | None,
+    flag: str,
+) -> int:
+    refuse_a_port_in_use(host, port, flag)
+    address = f"{host}:{port}"
     try:
         if creds is None:
-            port = server.add_insecure_port(address)
+            bound = server.add_insecure_port(address)
         else:
-            port = server.add_secure_port(address, creds)
+            bound = server.add_secure_port(address, creds)
     except RuntimeError as error:
         if creds is not None:  # grpc reports a certificate it cannot use as a bind failure
             raise BindError(
@@ -312,9 +342,9 @@ def _bind(server: grpc.aio.Server, address: str, creds: grpc.ServerCredentials |
                 f"(are both PEM, and does the key belong to the certificate?): {error}"
             ) from error
         raise BindError(f"cannot listen on {address}: {error}") from error
-    if port == 0:
+    if bound == 0:
         raise BindError(f"cannot listen on {address}: the port is in use or the address is wrong")
-    return port
+    return bound
 
 
 def _security_summary(settings: Settings, *, secure: bool, reflection: bool = True) -> str:

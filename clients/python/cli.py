@@ -1,7 +1,8 @@
 """``vaeserve-client``: call a vaeserve server from the shell and get pictures back.
 
-Exit codes: 0 done, 1 the server refused or failed the call, 2 bad input on our side
-(usage, unreadable file), 3 the server cannot be reached.
+Exit codes: 0 done, 1 the call was refused (by the server, or by the SDK's own check that
+images have the model's size) or failed, 2 bad input on our side (usage, unreadable file),
+3 the server cannot be reached.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", type=int, default=0, help="model version (0: highest)")
 
 
+def _resize(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resize",
+        action="store_true",
+        help="scale images of any size to the model's width x height (not keeping the "
+        "aspect ratio); without it they must already have that size",
+    )
+
+
 def _out(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--out", type=Path, default=Path(default), help=f"(default: {default})")
 
@@ -50,6 +60,7 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     p = sub.add_parser("encode", help="image files -> latent means (.npy or .json)")
     _add_model(p)
+    _resize(p)
     p.add_argument("images", type=Path, nargs="+")
     _out(p, "latents.npy")
     p.set_defaults(run=commands.encode)
@@ -62,6 +73,7 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     p = sub.add_parser("reconstruct", help="images -> originals above reconstructions")
     _add_model(p)
+    _resize(p)
     p.add_argument("images", type=Path, nargs="+")
     _out(p, "reconstructions.png")
     p.set_defaults(run=commands.reconstruct)
@@ -78,6 +90,7 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--method", choices=["linear", "spherical"], default="linear")
+    _resize(p)
     _out(p, "interpolation.png")
     p.set_defaults(run=commands.interpolate)
 

@@ -21,7 +21,6 @@ import numpy as np
 from vaeserve.server.dataplane import codec
 from vaeserve.server.errors import InvalidArgumentError, UnavailableError
 from vaeserve.server.inference import latent
-from vaeserve.server.inference.batcher import WhyAbandoned, never_abandoned
 from vaeserve.server.inference.model_table import (
     FAILED,
     LOADING,
@@ -29,6 +28,7 @@ from vaeserve.server.inference.model_table import (
     ModelTable,
     ServedModel,
 )
+from vaeserve.server.inference.queued_request import WhyAbandoned, never_abandoned
 from vaeserve.server.settings import Settings
 from vaeserve.v1 import vae_service_pb2 as pb
 

@@ -20,7 +20,7 @@ from vaeserve.server.dataplane.handlers import VaeHandlers
 from vaeserve.server.errors import InvalidArgumentError, shown
 from vaeserve.server.http import bodies
 from vaeserve.server.http.status import Outcome, answered
-from vaeserve.server.inference.batcher import WhyAbandoned
+from vaeserve.server.inference.queued_request import WhyAbandoned
 from vaeserve.server.metrics import Metrics
 from vaeserve.server.security.bearer import BearerToken
 from vaeserve.v1 import vae_service_pb2 as pb

@@ -14,10 +14,12 @@ import numpy as np
 
 from vaeserve.manifest import DECODER_FILE, ENCODER_FILE, Manifest
 from vaeserve.server.errors import ModelRefusedError
-from vaeserve.server.inference.batcher import Batcher, RunBatch, Unbatched
+from vaeserve.server.inference.batcher import Batcher
 from vaeserve.server.inference.model_table import ServedModel
+from vaeserve.server.inference.queued_request import RunBatch
 from vaeserve.server.inference.repository import VersionEntry
 from vaeserve.server.inference.sessions import GraphSession
+from vaeserve.server.inference.unbatched import Unbatched
 from vaeserve.server.metrics import Metrics
 from vaeserve.server.settings import Settings
 

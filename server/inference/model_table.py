@@ -13,9 +13,11 @@ import numpy as np
 
 from vaeserve.manifest import Manifest
 from vaeserve.server.errors import InvalidArgumentError, NotFoundError, UnavailableError, shown
-from vaeserve.server.inference.batcher import Batcher, Unbatched, WhyAbandoned
+from vaeserve.server.inference.batcher import Batcher
+from vaeserve.server.inference.queued_request import WhyAbandoned
 from vaeserve.server.inference.repository import VersionEntry
 from vaeserve.server.inference.sessions import GraphSession
+from vaeserve.server.inference.unbatched import Unbatched
 from vaeserve.server.security.redact import without_paths
 
 LOADING, READY, FAILED = "loading", "ready", "failed"

@@ -32,7 +32,7 @@ Request = TypeVar("Request")
 Reply = TypeVar("Reply")
 
 
-class Edge(Protocol):
+class MeteredServicer(Protocol):
     """What a servicer offers the wrapper: its metrics and a guard run before each call."""
 
     metrics: Metrics
@@ -46,10 +46,14 @@ Handler = Callable[[Any, Request, grpc.aio.ServicerContext[Request, Reply]], Awa
 
 
 def rpc(method: str) -> Callable[[Handler[Request, Reply]], Handler[Request, Reply]]:
+    """Decorate the servicer's ``method``: map its errors to statuses, count and time it."""
+
     def wrap(handler: Handler[Request, Reply]) -> Handler[Request, Reply]:
         @functools.wraps(handler)
         async def guarded(
-            self: Edge, request: Request, context: grpc.aio.ServicerContext[Request, Reply]
+            self: MeteredServicer,
+            request: Request,
+            context: grpc.aio.ServicerContext[Request, Reply],
         ) -> Reply:
             started = time.perf_counter()
             model = self.model_label(request)

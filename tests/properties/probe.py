@@ -3,13 +3,12 @@ still works, and count what came back (the session summary prints the counts).
 
 :class:`Probe` speaks gRPC through the generated stubs; :class:`HttpProbe` sends the same
 request messages over the HTTP front (their proto3 JSON on each RPC's route), so every
-property holds for both. Every OK reply is checked too: shapes, finite values, pixels in
-[0, 1], PNGs that open.
+property holds for both. Every OK reply is checked too (:mod:`tests.properties.replies`):
+shapes, finite values, pixels in [0, 1], PNGs that open.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import urllib.parse
 from collections import Counter
@@ -18,9 +17,9 @@ from typing import Any
 import grpc
 import numpy as np
 from google.protobuf import json_format
-from PIL import Image
 
 from tests.http_calls import Answer, call
+from tests.properties.replies import REPLIES, REQUESTS, assert_valid_reply, replies_checked
 from vaeserve.server.errors import INTERNAL_MESSAGE, Code
 from vaeserve.server.http.status import HTTP_STATUSES
 from vaeserve.v1 import vae_service_pb2 as pb
@@ -65,25 +64,35 @@ class Probe:
         return code, details
 
     def answer(self, method: str, request: Any) -> tuple[grpc.StatusCode, str]:
-        """OK, or a refusal with a useful message; then a well-formed request must succeed."""
+        """A valid OK reply, or a refusal with a useful message; then a well-formed request
+        must succeed."""
         call = getattr(self.stub, method)
-        return self._checked(method, lambda: call(request, timeout=TIMEOUT_S))
+        return self._checked(method, lambda: (request, call(request, timeout=TIMEOUT_S)))
 
     def answer_raw(self, path: str, body: bytes) -> tuple[grpc.StatusCode, str]:
         """Like :meth:`answer`, sending ``body`` as the request bytes of the full ``path``."""
         call = self.channel.unary_unary(path, request_serializer=None, response_deserializer=None)
-        return self._checked(path, lambda: call(body, timeout=TIMEOUT_S))
+        method = path.rsplit("/", 1)[-1] if path.startswith(SERVICE) else path
+
+        def send() -> tuple[Any, Any]:
+            answer = call(body, timeout=TIMEOUT_S)
+            if method not in REPLIES:
+                return None, answer
+            # Accepted, so the server read ``body`` as this method's request: read it too.
+            return REQUESTS[method].FromString(body), REPLIES[method].FromString(answer)
+
+        return self._checked(method, send)
 
     def _checked(self, method: str, send: Any) -> tuple[grpc.StatusCode, str]:
+        """``send()`` returns the request and its reply, or raises the call's error."""
         try:
-            reply = send()
+            request, reply = send()
         except grpc.RpcError as error:
             code, details = error.code(), str(error.details() or "")
             assert_refusal(method, code, details)
         else:
-            if not isinstance(reply, bytes):
-                assert_valid_reply(reply)
             code, details = grpc.StatusCode.OK, ""
+            assert_valid_reply(method, request, reply)
         requests_sent[f"{self.protocol} {code.name}"] += 1
         self.still_serving()
         return code, details
@@ -119,8 +128,8 @@ class HttpProbe(Probe):
         path = route_of(method, name, getattr(request, "model_version", 0))
         if method in VERBS:
             body = json_format.MessageToJson(request).encode()
-            return self.answer_http(path, "POST", body, reply_type=type(request))
-        return self.answer_http(path, "GET", None, reply_type=type(request))
+            return self.answer_http(path, "POST", body, request=request)
+        return self.answer_http(path, "GET", None, request=request)
 
     def answer_raw(self, path: str, body: bytes) -> tuple[grpc.StatusCode, str]:
         raise AssertionError("raw protobuf bytes are gRPC's; HTTP bodies have their own tests")
@@ -132,14 +141,19 @@ class HttpProbe(Probe):
         body: bytes | None = None,
         *,
         content_type: str | None = "application/json",
-        reply_type: Any = None,
+        request: Any = None,
     ) -> tuple[grpc.StatusCode, str]:
         """Send one HTTP request; a refusal must be a google.rpc.Status a client can act on."""
         answer = call(self.url + path, method, body, content_type=content_type)
         code, details = status_of(path, answer)
-        if code == grpc.StatusCode.OK and reply_type is not None:
-            reply_name = reply_type.DESCRIPTOR.name.replace("Request", "Response")
-            assert_valid_reply(json_format.Parse(answer.body, getattr(pb, reply_name)()))
+        rpc = rpc_of(path)
+        if code == grpc.StatusCode.OK and rpc is not None:
+            reply = json_format.Parse(answer.body, REPLIES[rpc]())
+            if request is None:  # accepted, so the server read ``body`` as this request
+                request = json_format.Parse(
+                    body or b"{}", REQUESTS[rpc](), ignore_unknown_fields=True
+                )
+            assert_valid_reply(rpc, request, reply)
         requests_sent[f"{self.protocol} {code.name}"] += 1
         self.still_serving()
         return code, details
@@ -159,6 +173,19 @@ def route_of(method: str, name: str, version: int) -> str:
     if version:
         path += f"/versions/{version}"
     return path if method == "GetModelInfo" else f"{path}:{method.lower()}"
+
+
+def rpc_of(path: str) -> str | None:
+    """The RPC a route serves: ``/v1/models/x:decode`` -> ``Decode``; None for others."""
+    route = path.split("?", 1)[0]
+    if route == "/v1/models":
+        return "ListModels"
+    if ":" in route.rsplit("/", 1)[-1]:
+        verb = route.rsplit(":", 1)[-1].capitalize()
+        return verb if verb in VERBS else None
+    return (
+        "GetModelInfo" if route.startswith("/v1/models/") and route.count("/") in (3, 5) else None
+    )
 
 
 def status_of(what: str, answer: Answer) -> tuple[grpc.StatusCode, str]:
@@ -188,30 +215,8 @@ def assert_refusal(method: str, code: grpc.StatusCode, details: str) -> None:
     assert not details.startswith("Unexpected"), details
 
 
-def assert_valid_reply(reply: Any) -> None:
-    """Every tensor finite, every image tensor in [0, 1], every PNG a PNG."""
-    for field, value in reply.ListFields():
-        if field.message_type is None or field.is_repeated:
-            continue
-        if isinstance(value, pb.Tensor):
-            values = np.frombuffer(value.data, "<f4")
-            assert values.size == int(np.prod(value.shape)), field.name
-            assert np.isfinite(values).all(), f"{field.name} holds NaN or Inf"
-        elif isinstance(value, pb.Images):
-            assert_valid_images(value)
-
-
-def assert_valid_images(images: pb.Images) -> None:
-    if images.HasField("tensor"):
-        pixels = np.frombuffer(images.tensor.data, "<f4")
-        assert pixels.size == int(np.prod(images.tensor.shape))
-        assert np.isfinite(pixels).all() and ((pixels >= 0) & (pixels <= 1)).all()
-    for png in images.png.images:
-        with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
-            image.load()
-
-
 def summary() -> str:
     total = sum(requests_sent.values())
     codes = ", ".join(f"{name} {n}" for name, n in requests_sent.most_common())
-    return f"inputs tried: {total} bad requests ({codes})"
+    checked = sum(replies_checked.values())
+    return f"inputs tried: {total} requests ({codes}); {checked} OK replies with tensors checked"

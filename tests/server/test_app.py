@@ -38,7 +38,8 @@ def test_message_limits_without_models_fall_back_to_the_grpc_default(server_sett
 def test_an_http_port_in_use_stops_start_up_with_its_address(server_settings) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        with pytest.raises(BindError, match=f"cannot listen for HTTP on 127.0.0.1:{port}"):
+        expected = rf"cannot listen on 127.0.0.1:{port} \(--http-port\): the port is in use"
+        with pytest.raises(BindError, match=expected):
             asyncio.run(create_server(server_settings(http_port=port, metrics_port=-1)))
 
 

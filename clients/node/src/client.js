@@ -51,23 +51,52 @@ function fromTensor(tensor) {
   return { shape: tensor.shape.map(Number), values };
 }
 
+// Options of the index-th channel. grpc-js lets channels with equal options share one
+// connection; with several, each gets its own subchannel pool and an option naming its
+// index, so each opens its own connection.
+function channelOptions(index, channels) {
+  const options = {
+    'grpc.service_config': RETRY_CONFIG,
+    'grpc.enable_retries': 1,
+    'grpc.max_receive_message_length': 256 * 1024 * 1024,
+  };
+  if (channels > 1) {
+    options['grpc.use_local_subchannel_pool'] = 1;
+    options['vaeserve.channel_index'] = index;
+  }
+  return options;
+}
+
 class VaeClient {
-  constructor(target, { deadlineMs = 30000, token = null, credentials = null } = {}) {
+  // channels: connections to open and take in turn, one call each. A channel keeps to one
+  // connection, so to one process of a server started with --workers N (SO_REUSEPORT
+  // spreads connections, not calls, and by hash): about 4 x N reach them all.
+  constructor(target, { deadlineMs = 30000, token = null, credentials = null, channels = 1 } = {}) {
+    if (!Number.isInteger(channels) || channels < 1) {
+      throw new RangeError(`channels must be an integer of at least 1, got ${channels}`);
+    }
     const Service = loadService();
     this.deadlineMs = deadlineMs;
     this.metadata = new grpc.Metadata();
     if (token) this.metadata.set('authorization', `Bearer ${token}`);
-    this.stub = new Service(target, credentials || grpc.credentials.createInsecure(), {
-      'grpc.service_config': RETRY_CONFIG,
-      'grpc.enable_retries': 1,
-      'grpc.max_receive_message_length': 256 * 1024 * 1024,
-    });
+    const creds = credentials || grpc.credentials.createInsecure();
+    this.stubs = Array.from({ length: channels },
+      (_, index) => new Service(target, creds, channelOptions(index, channels)));
+    this.turn = 0;
+  }
+
+  // The next channel's stub, round-robin.
+  nextStub() {
+    const stub = this.stubs[this.turn];
+    this.turn = (this.turn + 1) % this.stubs.length;
+    return stub;
   }
 
   call(method, request, { deadlineMs = this.deadlineMs } = {}) {
     const deadline = new Date(Date.now() + deadlineMs);
+    const stub = this.nextStub();
     return new Promise((resolve, reject) => {
-      this.stub[method](request, this.metadata, { deadline }, (error, reply) => {
+      stub[method](request, this.metadata, { deadline }, (error, reply) => {
         if (error) reject(error);
         else resolve(reply);
       });
@@ -98,7 +127,8 @@ class VaeClient {
     });
   }
 
-  close() { this.stub.close(); }
+  // Closes every channel; a later call rejects.
+  close() { this.stubs.forEach((stub) => stub.close()); }
 }
 
 module.exports = { VaeClient, loadService, toTensor, fromTensor, status: grpc.status };
