@@ -41,7 +41,7 @@ def test_promtool_finds_nothing_wrong_with_the_metrics(running_server, stub) -> 
 
 
 def test_request_counter_moves_with_requests(running_server, stub) -> None:
-    labels = {"method": "Decode", "model": "tiny-rgb", "code": "OK"}
+    labels = {"method": "Decode", "model": "tiny-rgb", "code": "OK", "protocol": "grpc"}
     before = value(scrape(running_server.metrics_port), "vaeserve_requests_total", **labels)
     for _ in range(3):
         stub.Decode(pb.DecodeRequest(model_name="tiny-rgb", latents=tensor(random_latents(2, 4))))
@@ -59,7 +59,12 @@ def test_batch_size_histogram_moves_with_items(running_server, stub) -> None:
 
 
 def test_errors_are_counted_with_their_code(running_server, stub) -> None:
-    labels = {"method": "Sample", "model": "tiny-grey", "code": "INVALID_ARGUMENT"}
+    labels = {
+        "method": "Sample",
+        "model": "tiny-grey",
+        "code": "INVALID_ARGUMENT",
+        "protocol": "grpc",
+    }
     before = value(scrape(running_server.metrics_port), "vaeserve_requests_total", **labels)
     with pytest.raises(Exception, match="count"):
         stub.Sample(pb.SampleRequest(model_name="tiny-grey", count=0))

@@ -85,8 +85,14 @@ def test_a_body_that_is_not_json_is_415(url) -> None:
 
 
 def test_an_unknown_route_is_404(url) -> None:
+    answer = call(f"{url}/v1/nothing-here", "GET")
+    assert "no route GET" in assert_status_body(answer, 404, Code.NOT_FOUND)
+
+
+def test_an_unknown_custom_method_is_404_naming_the_methods(url) -> None:
     answer = call(f"{url}/v1/models/tiny-grey:frobnicate", "POST", b"{}")
-    assert "no route POST" in assert_status_body(answer, 404, Code.NOT_FOUND)
+    message = assert_status_body(answer, 404, Code.NOT_FOUND)
+    assert "no method :frobnicate" in message and ":decode" in message
 
 
 def test_a_wrong_method_is_405_with_the_allowed_ones(url) -> None:
