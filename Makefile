@@ -68,7 +68,8 @@ test: lint typecheck pytest
 # Regenerate the Python code for proto/ (a test fails when the committed code is stale).
 proto: $(VENV)/.dev-installed
 	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=src --pyi_out=src \
-	  --grpc_python_out=src proto/vaeserve/v1/vae_service.proto
+	  --grpc_python_out=src proto/vaeserve/v1/vae_service.proto \
+	  proto/vaeserve/admin/v1/admin_service.proto
 
 # Train and export the embedded default models (about an hour on 2 CPU cores).
 models: $(VENV)/.dev-installed

@@ -24,20 +24,24 @@ import grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry, start_http_server
 
+from vaeserve.admin.v1 import admin_service_pb2_grpc as admin_grpc
+from vaeserve.server.dataplane.admin import ADMIN_SERVICE_NAME, AdminHandlers
 from vaeserve.server.dataplane.handlers import VaeHandlers
 from vaeserve.server.errors import BindError, Code
 from vaeserve.server.health import SERVICE_NAME, HealthState
 from vaeserve.server.http.site import HttpFront, build_http_front
 from vaeserve.server.inference.loader import Loader
 from vaeserve.server.inference.model_table import ModelTable
-from vaeserve.server.inference.repository import VersionEntry, scan_repository
+from vaeserve.server.inference.repository import HashCache, VersionEntry, scan_repository
 from vaeserve.server.inference.sessions import (
     choose_providers,
     inference_threads,
     intra_op_threads,
 )
 from vaeserve.server.metrics import GRPC, Metrics
+from vaeserve.server.model_control import ModelControl
 from vaeserve.server.ports import refuse_a_port_in_use
+from vaeserve.server.rpc.admin import AdminServicer
 from vaeserve.server.rpc.health import HEALTH_SERVICE_NAME, add_health_service
 from vaeserve.server.rpc.malformed import MalformedRequestInterceptor
 from vaeserve.server.rpc.servicer import VaeServicer
@@ -91,8 +95,11 @@ class VaeServer:
         providers: list[str],
         health_server: tuple[grpc.aio.Server, int] | None = None,
         http: HttpFront | None = None,
+        *,
+        control: ModelControl,
     ) -> None:
         self.settings = settings
+        self.control = control
         self.grpc_server = grpc_server
         self.handlers = handlers
         self.metrics = metrics
@@ -136,50 +143,19 @@ class VaeServer:
             log.info("explorer on %s", self.http.url)
 
     async def load_models(self) -> None:
-        """Open and warm up every verified version, then mark what is ready SERVING."""
-        settings = self.settings
-        loader = Loader(
-            settings,
-            self._providers,
-            intra_op_threads(settings.intra_op_threads),
-            inference_threads(settings.inference_threads),
-            self._executor,
-            self.metrics,
-        )
-        loop = asyncio.get_running_loop()
-        table = self.handlers.table
-        if not table.versions:
-            log.warning("no model versions in %s: serving nothing", settings.model_repository)
-        for entry in table.loading():
-            try:
-                model = await loop.run_in_executor(self._executor, loader.load, entry)
-            except Exception as error:  # a version onnxruntime refuses fails alone
-                reason = f"cannot serve it: {error}"
-                table.mark_failed(entry, reason)
-                log.error("refused model %s version %d: %s", entry.name, entry.version, reason)
-                continue
-            model.start()
-            table.mark_ready(model)
-            self.metrics.model_info.labels(
-                model.manifest.name, str(model.manifest.version), model.provider
-            ).set(1)
-            log.info(
-                "loaded model %s version %d on %s, latent size %d",
-                model.manifest.name,
-                model.manifest.version,
-                model.provider,
-                model.manifest.latent_dim,
-            )
-        for name in table.versions:
-            await self.health.set(name, bool(table.ready_versions(name)))
-        any_ready = any(table.ready_versions(name) for name in table.versions)
-        await self.health.set(SERVICE_NAME, any_ready)
+        """Open and warm up every verified version, then mark what is ready SERVING; in poll
+        mode, start following the repository."""
+        if not self.handlers.table.versions:
+            log.warning("no model versions in %s: serving nothing", self.settings.model_repository)
+        await self.control.load_all()
+        self.control.start_polling()
 
     async def stop(self, grace: float | None = None) -> None:
         """Turn NOT_SERVING, refuse new RPCs and HTTP requests, let in-flight ones of both
         finish within ``grace``."""
         await self.health.drain()
         self.handlers.stop_accepting()
+        await self.control.stop()
         grace = self.settings.grace_period_s if grace is None else grace
         await asyncio.gather(
             self.grpc_server.stop(grace),
@@ -225,7 +201,8 @@ async def create_server(
         refuse_a_port_in_use(settings.http_host or settings.host, settings.http_port, "--http-port")
     if credentials is None and tls is not None:
         credentials = server_credentials(tls)
-    entries = scan_repository(settings.model_repository)
+    hashes = HashCache()
+    entries = scan_repository(settings.model_repository, hashes)
     limits = message_limits(settings, entries)
     table = ModelTable.from_entries(entries)
     metrics = Metrics(registry if registry is not None else CollectorRegistry())
@@ -242,18 +219,38 @@ async def create_server(
         interceptors=[*interceptors, _malformed_check(metrics)],
         options=_channel_options(settings, limits),
     )
+    loader = Loader(
+        settings,
+        providers,
+        intra_op_threads(settings.intra_op_threads),
+        inference_threads(settings.inference_threads),
+        executor,
+        metrics,
+    )
+    control = ModelControl(settings, table, loader, health, metrics, hashes)
     servicer = VaeServicer(handlers, metrics)
     pb_grpc.add_VaeServiceServicer_to_server(servicer, grpc_server)  # type: ignore[no-untyped-call]
+    # The admin service is on the main port only (behind the token when one is set), never
+    # on the health-only port.
+    admin_grpc.add_AdminServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        AdminServicer(AdminHandlers(control, handlers), metrics), grpc_server
+    )
     add_health_service(health, grpc_server)
     if settings.reflection:
         reflection.enable_server_reflection(
-            (SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), grpc_server
+            (SERVICE_NAME, ADMIN_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
+            grpc_server,
         )
     port = _bind(grpc_server, settings.host, settings.port, credentials, "--port")
     summary = _security_summary(settings, secure=credentials is not None)
     log.info("gRPC listening on %s:%d (%s)", settings.host, port, summary)
     if token is not None and credentials is None:
         log.warning("the bearer token travels in plaintext: anyone on the path can read it")
+    if settings.model_control == "explicit" and token is None:
+        log.warning(
+            "model control is explicit and no bearer token is set: anyone who can reach the "
+            "port can load and unload models"
+        )
     health_server = _health_only_server(settings, health) if settings.health_port >= 0 else None
     http = None
     if settings.http_port >= 0:
@@ -270,7 +267,16 @@ async def create_server(
         http_summary = _security_summary(settings, secure=tls is not None, reflection=False)
         log.info("HTTP listening on %s:%d (%s)", http.host, http.port, http_summary)
     server = VaeServer(
-        settings, grpc_server, handlers, metrics, health, executor, providers, health_server, http
+        settings,
+        grpc_server,
+        handlers,
+        metrics,
+        health,
+        executor,
+        providers,
+        health_server,
+        http,
+        control=control,
     )
     return server, port
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from vaeserve.server.settings import EXECUTION_PROVIDERS, Settings
+from vaeserve.server.settings import EXECUTION_PROVIDERS, MODEL_CONTROL_MODES, Settings
 
 ENV_PREFIX = "VAESERVE_"
 
@@ -27,6 +27,11 @@ FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "--http-port": (int, "HTTP/JSON API and explorer page port (default 8080; 0: any; -1 off)"),
     "--http-host": (str, "address of the HTTP server (default: --host)"),
     "--model-repository": (Path, "model repository folder (default: the embedded models)"),
+    "--model-control": (
+        str,
+        f"how served versions change: {'|'.join(MODEL_CONTROL_MODES)} (default none)",
+    ),
+    "--repository-poll-s": (float, "seconds between repository scans in poll mode (default 5)"),
     "--max-batch-size": (int, "most items in one onnxruntime call (default 256)"),
     "--max-queue-delay-ms": (float, "how long a batch may wait to fill, ms (default 0)"),
     "--inline-below-us": (float, "run batches faster than this on the event loop, us (0: never)"),

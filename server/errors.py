@@ -14,6 +14,8 @@ HTTP's sake, where the status is finer than the code (415 and 413, see
     │   │   ├── MalformedRequestError   INVALID_ARGUMENT  bytes that are not the message
     │   │   └── UnsupportedMediaError   INVALID_ARGUMENT  a body in a form the front cannot read
     │   ├── NotFoundError               NOT_FOUND         unknown model or version
+    │   ├── FailedPreconditionError     FAILED_PRECONDITION a version refused on load; an
+    │   │                                                 admin call the mode does not allow
     │   ├── ResourceExhaustedError      RESOURCE_EXHAUSTED
     │   │   ├── QueueFullError          RESOURCE_EXHAUSTED the batch queue is full: retryable
     │   │   └── RequestTooLargeError    RESOURCE_EXHAUSTED a body over the receive limit
@@ -98,6 +100,13 @@ class UnsupportedMediaError(InvalidArgumentError):
 
 class NotFoundError(RequestError):
     code = Code.NOT_FOUND
+
+
+class FailedPreconditionError(RequestError):
+    """The call is well formed but the server's state forbids it: loading a version whose
+    files are refused, or loading and unloading when model control is not explicit."""
+
+    code = Code.FAILED_PRECONDITION
 
 
 class ResourceExhaustedError(RequestError):

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 import grpc
 import numpy.typing as npt
 
+from vaeserve.admin.v1 import admin_service_pb2 as admin_pb
+from vaeserve.admin.v1 import admin_service_pb2_grpc as admin_grpc
 from vaeserve.client import messages as msg
 from vaeserve.client.client import Client
 from vaeserve.client.errors import from_rpc_error
@@ -37,6 +39,7 @@ from vaeserve.client.results import (
     ModelInfo,
     ModelStatus,
     ReconstructResult,
+    RepositoryEntry,
     SampleResult,
 )
 from vaeserve.client.sizing import check_fits, resize_images
@@ -75,6 +78,10 @@ class AsyncClient:
         self.options = dataclasses.replace(options or ClientOptions(), target=target)
         self._channels = open_aio_channels(self.options)
         self._stubs = [pb_grpc.VaeServiceStub(c) for c in self._channels]  # type: ignore[no-untyped-call]
+        self._admin_stubs = [
+            admin_grpc.AdminServiceStub(c)  # type: ignore[no-untyped-call]
+            for c in self._channels
+        ]
         self._turn = itertools.count()
         self._models: dict[tuple[str, int], ModelInfo] = {}
 
@@ -97,9 +104,13 @@ class AsyncClient:
         """
         await asyncio.gather(*(channel.close(None) for channel in self._channels))
 
-    async def _call(self, method: str, request: Any, timeout: float | None) -> Any:
-        """One RPC on the next channel in turn, its failure raised as a VaeServeError."""
-        stub = self._stubs[next(self._turn) % len(self._stubs)]
+    async def _call(
+        self, method: str, request: Any, timeout: float | None, *, admin: bool = False
+    ) -> Any:
+        """One RPC on the next channel in turn, its failure raised as a VaeServeError;
+        ``admin`` calls go to ``vaeserve.admin.v1.AdminService``."""
+        stubs: list[Any] = self._admin_stubs if admin else self._stubs
+        stub = stubs[next(self._turn) % len(stubs)]
         try:
             return await getattr(stub, method)(
                 request,
@@ -137,6 +148,31 @@ class AsyncClient:
         request = pb.ListModelsRequest()
         reply: pb.ListModelsResponse = await self._call("ListModels", request, timeout)
         return msg.read_models(reply)
+
+    @documented_as(Client.repository_index)
+    async def repository_index(self, *, timeout: float | None = None) -> list[RepositoryEntry]:
+        reply: admin_pb.RepositoryIndexResponse = await self._call(
+            "RepositoryIndex", admin_pb.RepositoryIndexRequest(), timeout, admin=True
+        )
+        return [msg.read_repository_entry(entry) for entry in reply.models]
+
+    @documented_as(Client.load_model)
+    async def load_model(
+        self, model: str, *, version: int = 0, timeout: float | None = None
+    ) -> RepositoryEntry:
+        request = admin_pb.LoadModelRequest(model_name=model, model_version=version)
+        reply: admin_pb.LoadModelResponse = await self._call(
+            "LoadModel", request, timeout, admin=True
+        )
+        return msg.read_repository_entry(reply.model)
+
+    @documented_as(Client.unload_model)
+    async def unload_model(self, model: str, *, version: int, timeout: float | None = None) -> int:
+        request = admin_pb.UnloadModelRequest(model_name=model, model_version=version)
+        reply: admin_pb.UnloadModelResponse = await self._call(
+            "UnloadModel", request, timeout, admin=True
+        )
+        return int(reply.drained_requests)
 
     @documented_as(Client.model_info)
     async def model_info(

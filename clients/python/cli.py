@@ -46,6 +46,18 @@ def _out(parser: argparse.ArgumentParser, default: str) -> None:
 
 def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub.add_parser("models", help="list the models on the server").set_defaults(run=commands.models)
+    sub.add_parser(
+        "repository", help="list the server's model repository: every version and its state"
+    ).set_defaults(run=commands.repository)
+    p = sub.add_parser("load", help="load a model version (server in explicit model control)")
+    p.add_argument("model", help="model name: its folder in the server's repository")
+    p.add_argument("--version", type=int, default=0, help="version (0: highest in repository)")
+    p.set_defaults(run=commands.load)
+    p = sub.add_parser("unload", help="unload a model version (server in explicit model control)")
+    p.add_argument("model", help="model name")
+    p.add_argument("--version", type=int, required=True, help="version to unload")
+    p.set_defaults(run=commands.unload)
+
     p = sub.add_parser("info", help="describe one model")
     _add_model(p)
     p.set_defaults(run=commands.info)
@@ -105,7 +117,8 @@ def build_parser(default_target: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vaeserve-client",
         description="Call a vaeserve server: list models, sample, encode, decode, "
-        "reconstruct, interpolate and draw latent manifolds as PNG files.",
+        "reconstruct, interpolate and draw latent manifolds as PNG files; list the model "
+        "repository, load and unload model versions.",
     )
     parser.add_argument(
         "--target",

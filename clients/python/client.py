@@ -15,6 +15,8 @@ from typing import Any
 import grpc
 import numpy.typing as npt
 
+from vaeserve.admin.v1 import admin_service_pb2 as admin_pb
+from vaeserve.admin.v1 import admin_service_pb2_grpc as admin_grpc
 from vaeserve.client import messages as msg
 from vaeserve.client.errors import from_rpc_error
 from vaeserve.client.options import DEFAULT_TARGET, ClientOptions, call_metadata, open_channels
@@ -25,6 +27,7 @@ from vaeserve.client.results import (
     ModelInfo,
     ModelStatus,
     ReconstructResult,
+    RepositoryEntry,
     SampleResult,
 )
 from vaeserve.client.sizing import check_fits, resize_images
@@ -65,6 +68,10 @@ class Client:
         self.options = dataclasses.replace(options or ClientOptions(), target=target)
         self._channels = open_channels(self.options)
         self._stubs = [pb_grpc.VaeServiceStub(c) for c in self._channels]  # type: ignore[no-untyped-call]
+        self._admin_stubs = [
+            admin_grpc.AdminServiceStub(c)  # type: ignore[no-untyped-call]
+            for c in self._channels
+        ]
         self._turn = itertools.count()
         self._models: dict[tuple[str, int], ModelInfo] = {}
 
@@ -88,9 +95,13 @@ class Client:
         for channel in self._channels:
             channel.close()
 
-    def _call(self, method: str, request: Any, timeout: float | None) -> Any:
-        """One RPC on the next channel in turn, its failure raised as a VaeServeError."""
-        stub = self._stubs[next(self._turn) % len(self._stubs)]  # next() is atomic under the GIL
+    def _call(
+        self, method: str, request: Any, timeout: float | None, *, admin: bool = False
+    ) -> Any:
+        """One RPC on the next channel in turn, its failure raised as a VaeServeError;
+        ``admin`` calls go to ``vaeserve.admin.v1.AdminService``."""
+        stubs: list[Any] = self._admin_stubs if admin else self._stubs
+        stub = stubs[next(self._turn) % len(stubs)]  # next() is atomic under the GIL
         try:
             return getattr(stub, method)(
                 request,
@@ -139,6 +150,83 @@ class Client:
         """
         reply: pb.ListModelsResponse = self._call("ListModels", pb.ListModelsRequest(), timeout)
         return msg.read_models(reply)
+
+    def repository_index(self, *, timeout: float | None = None) -> list[RepositoryEntry]:
+        """Every version in the server's model repository and every version it holds.
+
+        Works whatever the server's ``--model-control`` mode.
+
+        Args:
+            timeout: seconds to wait for the answer; ``None`` uses ``options.timeout``.
+
+        Returns:
+            One :class:`RepositoryEntry` per version, sorted by name and version: ``state``
+            is ``"AVAILABLE"`` (on disk, not loaded), ``"LOADING"``, ``"READY"``,
+            ``"FAILED"`` (``reason`` says why: incomplete files, a hash mismatch, a failed
+            warm-up) or ``"UNLOADING"``; ``in_repository`` is False for a version that still
+            serves though its folder was removed.
+
+        Raises:
+            UnauthenticatedError: the server wants a bearer token this client lacks.
+            VaeServeError: any other failed call (see the class docstring).
+        """
+        reply: admin_pb.RepositoryIndexResponse = self._call(
+            "RepositoryIndex", admin_pb.RepositoryIndexRequest(), timeout, admin=True
+        )
+        return [msg.read_repository_entry(entry) for entry in reply.models]
+
+    def load_model(
+        self, model: str, *, version: int = 0, timeout: float | None = None
+    ) -> RepositoryEntry:
+        """Load ``model`` at ``version`` from the server's repository and serve it.
+
+        Needs a server run with ``--model-control explicit``. Returns once the version is
+        verified, warmed up and serving; a version that already serves is left as it is.
+
+        Args:
+            model: the model's name (its folder in the repository).
+            version: the version to load; 0 means the highest in the repository.
+            timeout: seconds to wait; ``None`` uses ``options.timeout``.
+
+        Returns:
+            The loaded version's :class:`RepositoryEntry` (state ``"READY"``).
+
+        Raises:
+            NotFoundError: the repository has no such model or version.
+            InvalidArgumentError: the name is not one folder name; or the version was
+                refused (the message says why) or the server's mode does not allow loading
+                (both FAILED_PRECONDITION on the wire).
+            UnauthenticatedError: the server wants a bearer token this client lacks.
+        """
+        request = admin_pb.LoadModelRequest(model_name=model, model_version=version)
+        reply: admin_pb.LoadModelResponse = self._call("LoadModel", request, timeout, admin=True)
+        return msg.read_repository_entry(reply.model)
+
+    def unload_model(self, model: str, *, version: int, timeout: float | None = None) -> int:
+        """Stop serving ``model`` at ``version``.
+
+        Needs ``--model-control explicit``. New requests for the version get
+        :class:`NotFoundError` at once; those already running finish on it, then its memory
+        is released and this call returns.
+
+        Args:
+            model: the model's name.
+            version: the version to unload (at least 1).
+            timeout: seconds to wait; ``None`` uses ``options.timeout``.
+
+        Returns:
+            How many requests were still running on the version when it was unloaded.
+
+        Raises:
+            NotFoundError: the server holds no such version.
+            InvalidArgumentError: a bad name or version 0, or the mode does not allow it.
+            UnauthenticatedError: the server wants a bearer token this client lacks.
+        """
+        request = admin_pb.UnloadModelRequest(model_name=model, model_version=version)
+        reply: admin_pb.UnloadModelResponse = self._call(
+            "UnloadModel", request, timeout, admin=True
+        )
+        return int(reply.drained_requests)
 
     def model_info(
         self, model: str, *, version: int = 0, timeout: float | None = None

@@ -31,6 +31,26 @@ def models(client: Client, args: argparse.Namespace) -> str:
     return "\n".join(["NAME\tVERSION\tSTATE", *rows])
 
 
+def repository(client: Client, args: argparse.Namespace) -> str:
+    rows = [
+        f"{m.name}\t{m.version}\t{m.state}"
+        + ("" if m.in_repository else "\t(folder removed)")
+        + (f"\t{m.reason}" if m.reason else "")
+        for m in client.repository_index()
+    ]
+    return "\n".join(["NAME\tVERSION\tSTATE", *rows])
+
+
+def load(client: Client, args: argparse.Namespace) -> str:
+    entry = client.load_model(args.model, version=args.version)
+    return f"{entry.name} version {entry.version}: {entry.state}"
+
+
+def unload(client: Client, args: argparse.Namespace) -> str:
+    running = client.unload_model(args.model, version=args.version)
+    return f"{args.model} version {args.version}: unloaded ({running} requests finished on it)"
+
+
 def info(client: Client, args: argparse.Namespace) -> str:
     model = client.model_info(args.model, version=args.version)
     channels, height, width = model.image_shape

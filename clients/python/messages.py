@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from vaeserve.admin.v1 import admin_service_pb2 as admin_pb
 from vaeserve.client.results import (
     DecodeResult,
     EncodeResult,
@@ -21,6 +22,7 @@ from vaeserve.client.results import (
     ModelInfo,
     ModelStatus,
     ReconstructResult,
+    RepositoryEntry,
     SampleResult,
 )
 from vaeserve.client.tensors import (
@@ -186,6 +188,16 @@ def read_model_info(response: pb.GetModelInfoResponse) -> ModelInfo:
         max_items_per_request=response.max_items_per_request,
         max_request_bytes=response.max_request_bytes,
         manifest_json=response.manifest_json,
+    )
+
+
+def read_repository_entry(entry: admin_pb.RepositoryEntry) -> RepositoryEntry:
+    return RepositoryEntry(
+        name=entry.name,
+        version=entry.version,
+        state=admin_pb.VersionState.Name(entry.state).removeprefix("VERSION_STATE_"),
+        reason=entry.reason,
+        in_repository=entry.in_repository,
     )
 
 

@@ -82,6 +82,20 @@ class ModelStatus:
 
 
 @dataclass(frozen=True)
+class RepositoryEntry:
+    """One model version in the server's repository index (or held by the server)."""
+
+    name: str
+    version: int
+    state: str
+    """``"AVAILABLE"`` (in the repository, not loaded), ``"LOADING"``, ``"READY"``,
+    ``"FAILED"`` (refused: see ``reason``) or ``"UNLOADING"``."""
+    reason: str
+    in_repository: bool
+    """False for a version that still serves though its folder was removed."""
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """One model as :meth:`Client.model_info` describes it: shapes, limits, provenance."""
 

@@ -170,6 +170,9 @@ class RpcRoutes:
         name_in_path(message, request.match_info, query.get(VERSION_QUERY))
         outcome.model = self.handlers.model_label(message)
         reply = await self._rpcs[route.rpc](message, abandonment_of(request))
+        version = getattr(reply, "model_version", 0)
+        if version:  # data-plane replies say which version answered
+            self.metrics.version_answered(reply.model_name, version)  # type: ignore[attr-defined]
         return bodies.reply(reply)
 
 

@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 # Below this many items a part's fixed costs (a thread hand-off, a small onnxruntime call)
 # outweigh what a second core saves.
 MIN_SPLIT_SIZE = 32
+SHUTTING_DOWN = "the server is shutting down"
 
 
 class Batcher:
@@ -107,20 +108,24 @@ class Batcher:
         self._running: dict[int, list[Slice]] = {}
         self._batch_numbers = itertools.count()
         self._closed = False
+        self._closed_because = SHUTTING_DOWN
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
 
-    async def close(self) -> None:
+    async def close(self, why: str = SHUTTING_DOWN) -> None:
+        """Refuse new items and fail the queued and running ones with UNAVAILABLE, saying
+        ``why`` (an unload drains the version's requests before it closes its batchers)."""
         self._closed = True
+        self._closed_because = why
         if self._timer is not None:
             self._timer.cancel()
         running, self._running = self._running, {}
         for batch in running.values():
             for request, _, _ in batch:
-                request.fail(UnavailableError("the server is shutting down"))
+                request.fail(UnavailableError(why))
         for request in self._queue:
-            request.fail(UnavailableError("the server is shutting down; retry elsewhere"))
+            request.fail(UnavailableError(f"{why}; retry elsewhere"))
         self._queue.clear()
         self._add_queued(-self._queued_items)
 
@@ -129,7 +134,7 @@ class Batcher:
     ) -> Outputs:
         """Queue ``inputs`` [N, ...] and return the graph's outputs for them, in order."""
         if self._closed:
-            raise UnavailableError("the server is shutting down; retry elsewhere")
+            raise UnavailableError(f"{self._closed_because}; retry elsewhere")
         size = int(inputs.shape[0])
         if self._queued_items + size > self._max_queued:
             raise QueueFullError(

@@ -39,7 +39,7 @@ class Unbatched:
     def start(self) -> None:
         """Nothing to start; present so both kinds are driven the same way."""
 
-    async def close(self) -> None:
+    async def close(self, why: str = "") -> None:
         """Nothing to stop: requests in flight finish on the executor."""
 
     async def submit(

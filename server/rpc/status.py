@@ -5,7 +5,8 @@
 else is a bug, logged once with its traceback and reported as INTERNAL with a fixed text
 (no internals leak to clients). The same wrapper records
 ``vaeserve_requests_total`` and ``vaeserve_request_duration_seconds``, labelled
-``protocol="grpc"`` (the HTTP front, :mod:`vaeserve.server.http`, records ``http``).
+``protocol="grpc"`` (the HTTP front, :mod:`vaeserve.server.http`, records ``http``), and,
+for replies that name the version that answered, ``vaeserve_version_requests_total``.
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ def rpc(method: str) -> Callable[[Handler[Request, Reply]], Handler[Request, Rep
                 code, message = grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
             else:
                 _record(self.metrics, method, model, grpc.StatusCode.OK, started)
+                version = getattr(reply, "model_version", 0)
+                if version:  # data-plane replies say which version answered
+                    self.metrics.version_answered(reply.model_name, version)  # type: ignore[attr-defined]
                 return reply
             # Recorded before the status leaves, so a client never sees an uncounted error.
             _record(self.metrics, method, model, code, started)

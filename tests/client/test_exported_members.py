@@ -28,6 +28,7 @@ def test_all_names_exactly_the_public_api() -> None:
         "ModelStatus",
         "NotFoundError",
         "ReconstructResult",
+        "RepositoryEntry",
         "ResourceExhaustedError",
         "SampleResult",
         "ServerError",

@@ -28,6 +28,6 @@ def test_node_client_tests_pass_against_the_server(address: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout
     assert "# skipped 0" in result.stdout
-    # 8 against the server (1 suite + 7 subtests); 4 retry and 4 channel tests against
+    # 10 against the server (1 suite + 9 subtests); 4 retry and 4 channel tests against
     # servers of their own
-    assert "# pass 16" in result.stdout, result.stdout
+    assert "# pass 18" in result.stdout, result.stdout

@@ -67,6 +67,24 @@ def test_the_serve_log_level_flag_wins_over_its_variable() -> None:
     assert settings.log_level == "ERROR"
 
 
+def test_model_control_defaults_to_none_and_its_variables_set_it() -> None:
+    assert settings_from([], {}).model_control == "none"
+    settings = settings_from(
+        [], {"VAESERVE_MODEL_CONTROL": "poll", "VAESERVE_REPOSITORY_POLL_S": "0.5"}
+    )
+    assert (settings.model_control, settings.repository_poll_s) == ("poll", 0.5)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("model_control", "auto"), ("repository_poll_s", 0.0)]
+)
+def test_a_model_control_setting_out_of_range_is_refused(field: str, value: object) -> None:
+    from vaeserve.server.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=field):
+        Settings(**{field: value})  # type: ignore[arg-type]
+
+
 def test_http_listens_on_8080_by_default_on_the_grpc_host() -> None:
     settings = settings_from(["--host", "127.0.0.1"], {})
     assert (settings.http_port, settings.http_host) == (8080, None)

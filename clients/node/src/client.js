@@ -1,5 +1,6 @@
 'use strict';
-// A small promise-based client for vaeserve.v1.VaeService, built from proto/ at run time.
+// A small promise-based client for vaeserve.v1.VaeService (and the model-control calls of
+// vaeserve.admin.v1.AdminService), built from proto/ at run time.
 // Tensors travel as little-endian float32, row-major; toTensor/fromTensor convert them.
 
 const path = require('node:path');
@@ -9,6 +10,14 @@ const protoLoader = require('@grpc/proto-loader');
 // proto/ lives at the repository root, three levels above this file.
 const PROTO_ROOT = path.resolve(__dirname, '..', '..', '..', 'proto');
 const PROTO_FILE = 'vaeserve/v1/vae_service.proto';
+const ADMIN_PROTO_FILE = 'vaeserve/admin/v1/admin_service.proto';
+const LOADER_OPTIONS = {
+  includeDirs: [PROTO_ROOT],
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
 
 const RETRY_CONFIG = JSON.stringify({
   methodConfig: [{
@@ -26,14 +35,13 @@ const RETRY_CONFIG = JSON.stringify({
 });
 
 function loadService() {
-  const definition = protoLoader.loadSync(PROTO_FILE, {
-    includeDirs: [PROTO_ROOT],
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
+  const definition = protoLoader.loadSync(PROTO_FILE, LOADER_OPTIONS);
   return grpc.loadPackageDefinition(definition).vaeserve.v1.VaeService;
+}
+
+function loadAdminService() {
+  const definition = protoLoader.loadSync(ADMIN_PROTO_FILE, LOADER_OPTIONS);
+  return grpc.loadPackageDefinition(definition).vaeserve.admin.v1.AdminService;
 }
 
 // Float32Array (or plain numbers) with a shape -> the wire's Tensor message.
@@ -83,6 +91,12 @@ class VaeClient {
     this.stubs = Array.from({ length: channels },
       (_, index) => new Service(target, creds, channelOptions(index, channels)));
     this.turn = 0;
+    // Admin calls share the first channel; the retry policy names only VaeService, so
+    // LoadModel and UnloadModel (which change the server) are never retried.
+    const AdminService = loadAdminService();
+    this.admin = new AdminService(target, creds, {
+      channelOverride: this.stubs[0].getChannel(),
+    });
   }
 
   // The next channel's stub, round-robin.
@@ -92,9 +106,8 @@ class VaeClient {
     return stub;
   }
 
-  call(method, request, { deadlineMs = this.deadlineMs } = {}) {
+  call(method, request, { deadlineMs = this.deadlineMs, stub = this.nextStub() } = {}) {
     const deadline = new Date(Date.now() + deadlineMs);
-    const stub = this.nextStub();
     return new Promise((resolve, reject) => {
       stub[method](request, this.metadata, { deadline }, (error, reply) => {
         if (error) reject(error);
@@ -125,6 +138,24 @@ class VaeClient {
       latents: toTensor(latents, shape),
       imageFormat: png ? 'IMAGE_FORMAT_PNG' : 'IMAGE_FORMAT_TENSOR',
     });
+  }
+
+  // Every version in the server's repository and every version it holds, with its state
+  // ('VERSION_STATE_READY', 'VERSION_STATE_AVAILABLE', 'VERSION_STATE_FAILED' + reason, ...).
+  repositoryIndex() {
+    return this.call('RepositoryIndex', {}, { stub: this.admin }).then((reply) => reply.models);
+  }
+
+  // Load a version (0: the highest in the repository); needs --model-control explicit.
+  loadModel(modelName, modelVersion = 0) {
+    return this.call('LoadModel', { modelName, modelVersion }, { stub: this.admin })
+      .then((reply) => reply.model);
+  }
+
+  // Unload a version; resolves to the number of requests that finished on it first.
+  unloadModel(modelName, modelVersion) {
+    return this.call('UnloadModel', { modelName, modelVersion }, { stub: this.admin })
+      .then((reply) => reply.drainedRequests);
   }
 
   // Closes every channel; a later call rejects.

@@ -63,6 +63,17 @@ test('vaeserve over gRPC from Node', { skip: !target && 'VAESERVE_TARGET is not 
     await assert.rejects(client.modelInfo('no-such-model'), (error) => error.code === status.NOT_FOUND);
   });
 
+  await t.test('the repository index lists the served model as ready', async () => {
+    const index = await client.repositoryIndex();
+    const entry = index.find((m) => m.name === model);
+    assert.ok(entry);
+    assert.strictEqual(entry.state, 'VERSION_STATE_READY');
+  });
+
+  await t.test('loading needs explicit model control', async () => {
+    await assert.rejects(client.loadModel(model, 1), (error) => error.code === status.FAILED_PRECONDITION);
+  });
+
   await t.test('the example writes a PNG file', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vaeserve-')), 'sample.png');
     execFileSync(process.execPath, [path.join(__dirname, '..', 'examples', 'sample.js'), model, '2', out]);
