@@ -23,7 +23,12 @@ from aiohttp import web
 from google.protobuf import descriptor_pb2
 
 from vaeserve.server.errors import RequestError
-from vaeserve.server.http.pictures import DEFAULT_COUNT, SAMPLES_PATHS
+from vaeserve.server.http.pictures import (
+    DEFAULT_COUNT,
+    DEFAULT_STEPS,
+    MANIFOLD_PATHS,
+    SAMPLES_PATHS,
+)
 from vaeserve.server.http.probes import HEALTHZ, READYZ
 from vaeserve.server.http.routes import RPC_ROUTES, VERSION_PATH, RpcRoute, RpcRoutes
 from vaeserve.server.http.status import HTTP_STATUSES, refusal
@@ -277,6 +282,8 @@ def _other_paths() -> JSONObject:
                 "security": [{"bearer": []}, {}],
             }
         }
+    for path in MANIFOLD_PATHS:
+        paths[path] = {"get": _manifold_operation(path)}
     probe = {
         "200": _json_response("HealthStatus", "Serving."),
         "503": _json_response("HealthStatus", "Not serving (starting or draining)."),
@@ -327,6 +334,29 @@ def _other_paths() -> JSONObject:
         }
     }
     return paths
+
+
+def _manifold_operation(path: str) -> JSONObject:
+    versioned = path.startswith(VERSION_PATH)
+    version = _query("version", {"type": "integer", "minimum": 0}, "0 or absent: the highest.")
+    steps = _query(
+        "steps",
+        {"type": "integer", "minimum": 2, "default": DEFAULT_STEPS},
+        "Grid points per dimension; steps squared must fit the items limit.",
+    )
+    png = {"image/png": {"schema": {"type": "string", "format": "binary"}}}
+    return {
+        "operationId": "ManifoldPng" + ("AtVersion" if versioned else ""),
+        "summary": "A 2-D model's manifold as ONE PNG: the decoder over a steps x steps grid "
+        "through the prior's inverse CDF, first dimension left to right, second top to bottom.",
+        "tags": ["pictures"],
+        "parameters": [*_parameters(path), steps, *([] if versioned else [version])],
+        "responses": {
+            "200": {"description": "The manifold.", "content": png},
+            "default": _json_response("Status", "The request failed."),
+        },
+        "security": [{"bearer": []}, {}],
+    }
 
 
 def _parameters(path: str) -> list[JSONObject]:

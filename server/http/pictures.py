@@ -1,16 +1,23 @@
-"""PNG routes for ``<img>`` tags and curl: ``GET /v1/models/{model_name}/samples.png``.
+"""PNG routes for ``<img>`` tags and curl: a grid of samples, and a 2-D model's manifold.
 
-``?count=16&seed=1&temperature=0.8&columns=4`` draws ``count`` samples through
-:meth:`VaeHandlers.sample` (so the same checks, batcher and metrics as the Sample RPC, under
-its name) and returns them as ONE picture, a grid with a white pixel between images. The
-seed used comes back in the ``Vaeserve-Seed`` header, so a picture drawn without one can be
-drawn again.
+``GET /v1/models/{model_name}/samples.png?count=16&seed=1&temperature=0.8&columns=4`` draws
+``count`` samples through :meth:`VaeHandlers.sample` (so the same checks, batcher and
+metrics as the Sample RPC, under its name) and returns them as ONE picture, a grid with a
+white pixel between images. The seed used comes back in the ``Vaeserve-Seed`` header, so a
+picture drawn without one can be drawn again.
+
+``GET /v1/models/{model_name}/manifold.png?steps=20`` is the classic picture of a model
+with a 2-D latent space: the decoder over a ``steps`` x ``steps`` grid laid through the
+prior's inverse CDF (equal probability mass between neighbours), first latent dimension
+left to right, second top to bottom. It goes through :meth:`VaeHandlers.decode`, counted as
+Decode.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from statistics import NormalDist
 
 import numpy as np
 from aiohttp import web
@@ -35,6 +42,9 @@ SAMPLES_PATHS = (MODEL_PATH + "/samples.png", VERSION_PATH + "/samples.png")
 SAMPLES_QUERY = ("count", "seed", "temperature", "columns", "version")
 DEFAULT_COUNT = 16
 SEED_HEADER = "Vaeserve-Seed"
+MANIFOLD_PATHS = (MODEL_PATH + "/manifold.png", VERSION_PATH + "/manifold.png")
+MANIFOLD_QUERY = ("steps", "version")
+DEFAULT_STEPS = 20
 
 
 class PictureRoutes:
@@ -46,6 +56,48 @@ class PictureRoutes:
     def add_to(self, app: web.Application) -> None:
         for path in SAMPLES_PATHS:
             app.router.add_get(router_path(path), self._samples, allow_head=False)
+        for path in MANIFOLD_PATHS:
+            app.router.add_get(router_path(path), self._manifold, allow_head=False)
+
+    async def _manifold(self, request: web.Request) -> web.StreamResponse:
+        async def produce(outcome: Outcome) -> web.StreamResponse:
+            return await self._draw_manifold(request, outcome)
+
+        return await answered(self._rpc.metrics, "Decode", produce)
+
+    async def _draw_manifold(self, request: web.Request, outcome: Outcome) -> web.Response:
+        self._rpc.authorize(request)
+        handlers = self._rpc.handlers
+        handlers.check_accepting()
+        query = known_query(request, MANIFOLD_QUERY)
+        steps = parse_uint32(query.get("steps", str(DEFAULT_STEPS)), "steps")
+        if steps < 2:
+            raise InvalidArgumentError(f"steps must be at least 2, got {steps}")
+        info = pb.GetModelInfoRequest()
+        name_in_path(info, request.match_info, query.get("version"))
+        outcome.model = handlers.model_label(info)
+        model = await handlers.get_model_info(info)
+        if model.latent_dim != 2:
+            raise InvalidArgumentError(
+                f"manifold.png draws models with a 2-D latent space; {shown(model.name)} has "
+                f"{model.latent_dim} dimensions (decode a plane of your own with :decode)"
+            )
+        if steps * steps > model.max_items_per_request:  # checked before the grid is built
+            raise InvalidArgumentError(
+                f"steps {steps} makes {steps * steps} images; this server decodes at most "
+                f"{model.max_items_per_request} per request"
+            )
+        latents = manifold_latents(steps)
+        message = pb.DecodeRequest(
+            model_name=model.name,
+            model_version=model.version,
+            latents=pb.Tensor(shape=latents.shape, data=latents.tobytes()),
+        )
+        reply = await handlers.decode(message, abandonment_of(request))
+        tensor = reply.images.tensor
+        images = np.frombuffer(tensor.data, codec.FLOAT32_LE).reshape(tuple(tensor.shape))
+        png = await asyncio.to_thread(_grid_png, images, steps)
+        return web.Response(body=png, content_type="image/png")
 
     async def _samples(self, request: web.Request) -> web.StreamResponse:
         async def produce(outcome: Outcome) -> web.StreamResponse:
@@ -78,6 +130,15 @@ class PictureRoutes:
             content_type="image/png",
             headers={SEED_HEADER: str(reply.seed), "Cache-Control": "no-store"},
         )
+
+
+def manifold_latents(steps: int) -> np.ndarray:
+    """[steps * steps, 2] points of the standard normal's quantiles at (i + 0.5) / steps:
+    row by row, the second dimension falling from top to bottom, the first rising."""
+    prior = NormalDist()
+    quantiles = [prior.inv_cdf((i + 0.5) / steps) for i in range(steps)]
+    rows = [[x, y] for y in reversed(quantiles) for x in quantiles]
+    return np.asarray(rows, dtype=codec.FLOAT32_LE)
 
 
 def _grid_png(images: np.ndarray, columns: int | None) -> bytes:

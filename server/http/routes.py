@@ -89,6 +89,19 @@ RPC_ROUTES: tuple[RpcRoute, ...] = (
 )
 
 
+def unknown_custom_method(http_method: str, path: str) -> str | None:
+    """Why ``POST /v1/models/<name>:<verb>`` found no route when the verb is not one of ours
+    (the router would say 405: a model name may hold ':', so GET matches the path), or None."""
+    last = path.rpartition("/")[2]
+    if http_method != "POST" or not path.startswith("/v1/models/") or ":" not in last:
+        return None
+    verb = last.rpartition(":")[2]
+    if verb in VERBS.values():
+        return None
+    known = ", ".join(f":{v}" for v in VERBS.values())
+    return f"no method :{shown(verb)[1:-1]} on models; the methods are {known}"
+
+
 def router_path(path: str) -> str:
     """An OpenAPI path template as aiohttp's router pattern (variables one segment)."""
     for variable, pattern in _SEGMENT_PATTERNS.items():

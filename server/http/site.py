@@ -29,7 +29,7 @@ from vaeserve.server.http import bodies
 from vaeserve.server.http.openapi import OpenApiRoute
 from vaeserve.server.http.pictures import PictureRoutes
 from vaeserve.server.http.probes import Probes
-from vaeserve.server.http.routes import RpcRoutes
+from vaeserve.server.http.routes import RpcRoutes, unknown_custom_method
 from vaeserve.server.http.static import StaticFiles
 from vaeserve.server.http.status import error_response
 from vaeserve.server.metrics import Metrics
@@ -133,6 +133,9 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPMethodNotAllowed as refused:
+        unknown = unknown_custom_method(request.method, request.path)
+        if unknown is not None:
+            return error_response(Code.NOT_FOUND, unknown)
         allowed = ", ".join(sorted(refused.allowed_methods))
         message = f"{request.method} is not allowed on {shown(request.path)}; allowed: {allowed}"
         # grpc-gateway's answer: 405 with UNIMPLEMENTED

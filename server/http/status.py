@@ -17,6 +17,7 @@ both fronts.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -118,6 +119,9 @@ async def answered(
     except RequestError as error:
         _record(metrics, method, outcome, error.code, started)
         return refusal(error)
+    except asyncio.CancelledError:  # the grace period ran out during a drain
+        _record(metrics, method, outcome, Code.CANCELLED, started)
+        raise
     except Exception:
         log.exception("%s over HTTP failed", method)
         _record(metrics, method, outcome, Code.INTERNAL, started)

@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "vaeserve.export.cli",
     "vaeserve.server.cli",
     "vaeserve.bench.cli",
+    "vaeserve.bench.http",
 )
 
 

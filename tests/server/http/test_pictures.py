@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 
 from tests.http_calls import base_url, call
+from tests.tensor_messages import tensor
 from vaeserve.server.dataplane import codec
+from vaeserve.server.http.pictures import manifold_latents
 from vaeserve.v1 import vae_service_pb2 as pb
 
 
@@ -77,3 +79,31 @@ def test_bad_query_values_are_400_with_a_reason(url, query, words) -> None:
     answer = call(f"{url}/v1/models/tiny-grey/samples.png?{query}")
     assert answer.status == 400
     assert words in answer.json()["message"]
+
+
+def test_the_manifold_of_a_2d_model_is_one_grid_of_steps_squared_images(url) -> None:
+    grid = png(call(f"{url}/v1/models/tiny-grey/manifold.png?steps=5"))
+    assert grid.shape == (5 * 9 + 1, 5 * 9 + 1)
+
+
+def test_the_manifold_is_the_decoder_over_the_priors_quantiles(url, stub) -> None:
+    grid = png(call(f"{url}/v1/models/tiny-grey/manifold.png?steps=3"))
+    latents = manifold_latents(3)
+    assert latents[0].tolist() == pytest.approx([-0.9674, 0.9674], abs=1e-4)  # top left
+    reply = stub.Decode(pb.DecodeRequest(model_name="tiny-grey", latents=tensor(latents)))
+    images = np.frombuffer(reply.images.tensor.data, "<f4").reshape(9, 1, 8, 8)
+    with Image.open(io.BytesIO(codec.encode_pngs(images[5:6])[0])) as image:
+        middle_right = np.asarray(image)
+    assert np.array_equal(grid[1 + 9 : 9 + 9, 1 + 18 : 9 + 18], middle_right)
+
+
+def test_the_manifold_of_a_model_that_is_not_2d_is_400(url) -> None:
+    answer = call(f"{url}/v1/models/tiny-rgb/manifold.png")
+    assert answer.status == 400
+    assert "2-D latent space" in answer.json()["message"]
+
+
+def test_a_manifold_over_the_items_limit_is_refused_before_it_is_built(url) -> None:
+    answer = call(f"{url}/v1/models/tiny-grey/manifold.png?steps=4000000000")
+    assert answer.status == 400
+    assert "at most 1024 per request" in answer.json()["message"]

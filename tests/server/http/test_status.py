@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -85,8 +86,14 @@ def test_a_body_that_is_not_json_is_415(url) -> None:
 
 
 def test_an_unknown_route_is_404(url) -> None:
+    answer = call(f"{url}/v1/nothing-here", "GET")
+    assert "no route GET" in assert_status_body(answer, 404, Code.NOT_FOUND)
+
+
+def test_an_unknown_custom_method_is_404_naming_the_methods(url) -> None:
     answer = call(f"{url}/v1/models/tiny-grey:frobnicate", "POST", b"{}")
-    assert "no route POST" in assert_status_body(answer, 404, Code.NOT_FOUND)
+    message = assert_status_body(answer, 404, Code.NOT_FOUND)
+    assert "no method :frobnicate" in message and ":decode" in message
 
 
 def test_a_wrong_method_is_405_with_the_allowed_ones(url) -> None:
@@ -150,3 +157,27 @@ def test_a_request_line_over_8_kib_is_400_and_logs_no_traceback(url, caplog) -> 
         answer = call(f"{url}/v1/models/{'x' * 9000}")
     assert answer.status == 400
     assert not [r for r in caplog.records if r.exc_info], caplog.text
+
+
+def test_a_request_still_running_when_the_grace_ends_is_counted_cancelled(
+    server_settings, start_server
+) -> None:
+    settings = server_settings(metrics_port=-1, max_queue_delay_ms=5000)
+    body = b'{"latents": {"shape": [1, 2], "data": "AAAAAAAAAAA="}}'
+    with start_server(settings) as running, ThreadPoolExecutor(1) as pool:
+        url = f"{base_url(running)}/v1/models/tiny-grey:decode"
+        pending = pool.submit(call, url, "POST", body)
+        registry = running.server.metrics.registry
+        labels = {"method": "Decode", "model": "tiny-grey", "protocol": "http"}
+        queued = {"model": "tiny-grey/2", "graph": "decoder"}
+        for _ in range(500):  # until the request waits in the batch queue
+            if registry.get_sample_value("vaeserve_queue_depth_items", queued):
+                break
+            time.sleep(0.01)
+        running.call(running.server.stop(0.2))
+        with pytest.raises(OSError):  # the connection closes without an answer
+            pending.result(timeout=30)
+        cancelled = registry.get_sample_value(
+            "vaeserve_requests_total", {**labels, "code": "CANCELLED"}
+        )
+    assert cancelled == 1
