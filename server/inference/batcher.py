@@ -48,6 +48,7 @@ from vaeserve.server.errors import (
     RequestCancelledError,
     UnavailableError,
 )
+from vaeserve.server.inference.pool import InferencePool
 from vaeserve.server.metrics import GraphMetrics
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,10 @@ class Batcher:
         max_concurrent_batches: int = 1,
         min_split_size: int = MIN_SPLIT_SIZE,
         inline_below_s: float = 0.0,
+        cost_clock: Callable[[], float] | None = None,
     ) -> None:
+        """``cost_clock``, when given, is what a batch's cost is read from for the inline rule
+        (``time.thread_time``: the CPU the calling thread spent); else the wall time."""
         self._run = run
         self._executor = executor
         self._metrics = metrics
@@ -128,6 +132,7 @@ class Batcher:
         self._max_in_flight = 2 * self._workers
         self._min_split = max(1, min_split_size)
         self._inline_below = inline_below_s
+        self._cost_clock = cost_clock
         # Seconds a batch of each size class (batch size's bit length) costs: what decides
         # whether the next batch of that class is cheap enough to run inline. A batch is never
         # cheaper than its compute, only slower (a cold worker thread, a preempted core, a
@@ -247,14 +252,17 @@ class Batcher:
         if self._is_cheap(size):
             # Cheaper than the hand-off to a worker and back (two thread wake-ups, which
             # on a small VM cost more than a small MLP call): run it here and now.
-            outputs, error, seconds = self._compute(inputs)
-            self._record_cost(size, seconds)
+            outputs, error, cost = self._compute(inputs)
+            self._record_cost(size, cost)
             self._settle(part, outputs, error)
             return
         number = next(self._batch_numbers)
         self._running[number] = part
         try:
-            self._executor.submit(self._work, number, inputs)
+            if isinstance(self._executor, InferencePool):
+                self._executor.submit_sized(size, self._work, number, inputs)
+            else:
+                self._executor.submit(self._work, number, inputs)
         except Exception as error:  # e.g. the executor was shut down under us
             del self._running[number]
             for request, _, _ in part:
@@ -275,18 +283,28 @@ class Batcher:
         return seconds < PROBE_WITHIN * self._inline_below and count % PROBE_EVERY == 0
 
     def _compute(self, inputs: np.ndarray) -> tuple[Outputs | None, Exception | None, float]:
-        """Run one batch: its outputs or its error, and how long it took (on any thread)."""
+        """Run one batch (on any thread): its outputs or its error, and its cost in seconds.
+
+        The cost is the wall time, or with a cost clock the time on that clock: a worker that
+        waited for a core (preempted by the event loop, or by a neighbour's big batch) took
+        longer than the batch costs, and a class judged by such a time would never run inline
+        again -- its batches would queue behind big ones on the workers, which makes them
+        bigger, which keeps them off the loop (issue 13's collapse to a few calls/s).
+        """
         started = time.perf_counter()
+        clock_started = self._cost_clock() if self._cost_clock is not None else 0.0
         try:
             outputs = self._run(inputs)
         except Exception as error:  # the edge logs it once, with its traceback
             return None, error, 0.0
         seconds = time.perf_counter() - started
+        cost = seconds if self._cost_clock is None else self._cost_clock() - clock_started
         size = int(inputs.shape[0])
         self._metrics.inference.observe(seconds)
         self._metrics.batch_size.observe(size)
         self._metrics.items.inc(size)
-        return outputs, None, seconds
+        # A clock too coarse to see the batch reads 0, which _record_cost would skip.
+        return outputs, None, max(cost, 1e-9)
 
     def _record_cost(self, size: int, seconds: float) -> None:
         """On the event loop: one more timing of a batch of ``size`` (0 s: it failed)."""
@@ -301,11 +319,11 @@ class Batcher:
 
     def _work(self, number: int, inputs: np.ndarray) -> None:
         """On an inference thread: run one batch and hand the outcome to the event loop."""
-        outputs, error, seconds = self._compute(inputs)
+        outputs, error, cost = self._compute(inputs)
         assert self._loop is not None
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to answer
             self._loop.call_soon_threadsafe(
-                self._finished, number, int(inputs.shape[0]), outputs, error, seconds
+                self._finished, number, int(inputs.shape[0]), outputs, error, cost
             )
 
     def _finished(
@@ -314,9 +332,9 @@ class Batcher:
         size: int,
         outputs: Outputs | None,
         error: Exception | None,
-        seconds: float,
+        cost: float,
     ) -> None:
-        self._record_cost(size, seconds)
+        self._record_cost(size, cost)
         batch = self._running.pop(number, None)
         if batch is not None:  # None: close() has already failed its requests
             self._settle(batch, outputs, error)
