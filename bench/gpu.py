@@ -259,7 +259,7 @@ def device_name(provider: str) -> str:
     return found.stdout.strip() or "unknown"
 
 
-def tests_summary(log: Path | None) -> str:
+def summary_of_tests(log: Path | None) -> str:
     """The last line of a pytest run (``N passed, M skipped in S s``), or why there is none."""
     if log is None or not log.exists():
         return "not run with this benchmark"
@@ -296,7 +296,7 @@ def run_gpu_bench(settings: GpuSettings, log_dir: Path, progress: Progress) -> G
         servers=servers,
         transport=transport,
         workers_note=note,
-        tests_summary=tests_summary(settings.tests_log),
+        tests_summary=summary_of_tests(settings.tests_log),
         wall_s=time.perf_counter() - started,
     )
 
