@@ -20,6 +20,12 @@ batch is big (at least two parts of ``min_split_size`` items), it is cut into on
 idle worker, so a lone large request uses every core. Parts of a request may finish in any
 order; its outputs are put back together by position.
 
+Under ``--fair-share`` the executor is the shared
+:class:`~vaeserve.server.inference.pool.InferencePool`, told each batch's size so that a
+small batch of one graph never waits behind another graph's big ones, and the inline rule
+reads a batch's cost on a CPU-time clock (``cost_clock``), which a wait for a core does not
+inflate.
+
 Before an item joins a batch, its request's ``why_abandoned()`` is asked; a request that was
 cancelled or whose deadline passed is dropped and counted, never computed. The queue is
 bounded in items: past it ``submit`` raises :class:`QueueFullError` at once. An exception
