@@ -32,12 +32,15 @@ serve: $(VENV)/.serve-installed
 
 # promtool (Debian's prometheus package) checks metrics and alerting rules in the tests;
 # Debian's dataset-fashion-mnist is the data the shipped-data loader test reads;
+# Debian's chromium is the browser Playwright drives in tests/web (its own download is
+# not reachable from CI);
 # kubectl renders the kustomize overlays (it ships with this project's machines).
 system-tools:
 	@command -v kubectl >/dev/null || { echo "make test needs kubectl (https://kubernetes.io/docs/tasks/tools/)" >&2; exit 1; }
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	[ -d /usr/share/datasets/fashion-mnist ] || missing="$$missing dataset-fashion-mnist"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -71,11 +74,12 @@ gpu-check:
 # Regenerate the Python code for proto/ (a test fails when the committed code is stale).
 proto: $(VENV)/.dev-installed
 	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=src --pyi_out=src \
-	  --grpc_python_out=src proto/vaeserve/v1/vae_service.proto
+	  --grpc_python_out=src proto/vaeserve/v1/vae_service.proto \
+	  proto/vaeserve/admin/v1/admin_service.proto
 
 # Train and export the embedded default models (about an hour on 2 CPU cores).
 models: $(VENV)/.dev-installed
-	$(BIN)/python -m vaeserve.training.defaults --repository models
+	$(BIN)/python -m vaeserve.export.embedded_models --repository models
 
 clean:
 	rm -rf $(VENV) .venv-gpu build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -26,19 +26,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from vaeserve.bench.models import BenchModel, find_model
 from vaeserve.bench.ort import make_session
+from vaeserve.client.tensors import from_tensor, images_message, to_tensor
 from vaeserve.v1 import vae_service_pb2 as pb
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
 SERVICE_NAME = "vaeserve.v1.VaeService"
 GRACE_S = 1.0
-
-
-def _tensor(array: np.ndarray) -> pb.Tensor:
-    return pb.Tensor(shape=list(array.shape), data=array.astype("<f4", copy=False).tobytes())
-
-
-def _array(tensor: pb.Tensor) -> np.ndarray:
-    return np.frombuffer(tensor.data, dtype="<f4").reshape(tuple(tensor.shape))
 
 
 class NaiveServicer(pb_grpc.VaeServiceServicer):
@@ -50,10 +43,8 @@ class NaiveServicer(pb_grpc.VaeServiceServicer):
         self._decoder = {m.shape.name: make_session(str(m.decoder_path), threads) for m in models}
 
     async def Decode(self, request: pb.DecodeRequest, context: Any) -> pb.DecodeResponse:
-        (images,) = self._decoder[request.model_name].run(None, {"z": _array(request.latents)})
-        return pb.DecodeResponse(
-            model_name=request.model_name, images=pb.Images(tensor=_tensor(images))
-        )
+        (images,) = self._decoder[request.model_name].run(None, {"z": from_tensor(request.latents)})
+        return pb.DecodeResponse(model_name=request.model_name, images=images_message(images))
 
     async def Sample(self, request: pb.SampleRequest, context: Any) -> pb.SampleResponse:
         rng = np.random.default_rng(request.seed)
@@ -63,16 +54,16 @@ class NaiveServicer(pb_grpc.VaeServiceServicer):
         (images,) = self._decoder[request.model_name].run(None, {"z": latents})
         return pb.SampleResponse(
             model_name=request.model_name,
-            latents=_tensor(latents),
-            images=pb.Images(tensor=_tensor(images)),
+            latents=to_tensor(latents),
+            images=images_message(images),
             seed=request.seed,
         )
 
     async def Encode(self, request: pb.EncodeRequest, context: Any) -> pb.EncodeResponse:
-        x = _array(request.images.tensor)
+        x = from_tensor(request.images.tensor)
         mean, log_var = self._encoder[request.model_name].run(None, {"x": x})
         return pb.EncodeResponse(
-            model_name=request.model_name, mean=_tensor(mean), log_var=_tensor(log_var)
+            model_name=request.model_name, mean=to_tensor(mean), log_var=to_tensor(log_var)
         )
 
 
@@ -91,8 +82,8 @@ class TransportHandlers:
 
     def _build(self, method: str, model: str, items: int) -> bytes:
         shape = self._shapes[model]
-        images = _tensor(np.zeros((items, shape.channels, shape.height, shape.width), np.float32))
-        latents = _tensor(np.zeros((items, shape.latent_dim), np.float32))
+        images = to_tensor(np.zeros((items, shape.channels, shape.height, shape.width), np.float32))
+        latents = to_tensor(np.zeros((items, shape.latent_dim), np.float32))
         if method == "Decode":
             answer: Any = pb.DecodeResponse(model_name=model, images=pb.Images(tensor=images))
         elif method == "Sample":

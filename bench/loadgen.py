@@ -32,6 +32,7 @@ import numpy as np
 
 from vaeserve.bench.config import ModelShape, Scenario
 from vaeserve.bench.stats import LoadResult, summarise
+from vaeserve.client.tensors import WIRE_DTYPE, images_message, to_tensor
 from vaeserve.v1 import vae_service_pb2 as pb
 
 SERVICE = "/vaeserve.v1.VaeService/"
@@ -92,18 +93,15 @@ def build_request(scenario: Scenario, shape: ModelShape) -> bytes:
     n = scenario.items
     if scenario.method == "Decode":
         latents = rng.standard_normal((n, shape.latent_dim), dtype=np.float32)
-        return pb.DecodeRequest(model_name=shape.name, latents=_tensor(latents)).SerializeToString()
+        request = pb.DecodeRequest(model_name=shape.name, latents=to_tensor(latents))
+        return request.SerializeToString()
     if scenario.method == "Sample":
         return pb.SampleRequest(model_name=shape.name, count=n, seed=7).SerializeToString()
     if scenario.method == "Encode":
         images = rng.random((n, shape.channels, shape.height, shape.width), dtype=np.float32)
-        request = pb.EncodeRequest(model_name=shape.name, images=pb.Images(tensor=_tensor(images)))
-        return request.SerializeToString()
+        encode = pb.EncodeRequest(model_name=shape.name, images=images_message(images))
+        return encode.SerializeToString()
     raise LoadGenError(f"unknown method {scenario.method!r}")
-
-
-def _tensor(array: np.ndarray) -> pb.Tensor:
-    return pb.Tensor(shape=list(array.shape), data=array.astype("<f4").tobytes())
 
 
 def answered_items(method: str, answer: bytes) -> int:
@@ -114,7 +112,7 @@ def answered_items(method: str, answer: bytes) -> int:
         tensor = pb.DecodeResponse.FromString(answer).images.tensor
     else:
         tensor = pb.SampleResponse.FromString(answer).images.tensor
-    expected_bytes = 4 * int(np.prod(tensor.shape)) if tensor.shape else 0
+    expected_bytes = WIRE_DTYPE.itemsize * int(np.prod(tensor.shape)) if tensor.shape else 0
     if not tensor.shape or len(tensor.data) != expected_bytes:
         raise LoadGenError(f"{method} answered a malformed tensor of shape {list(tensor.shape)}")
     return int(tensor.shape[0])

@@ -70,6 +70,7 @@ def target_command(name: str, settings: BenchSettings, port: int, metrics_port: 
     command = [
         *(sys.executable, "-m", "vaeserve", "--log-level", "WARNING", "serve"),
         *("--host", "127.0.0.1", "--port", str(port), "--metrics-port", str(metrics_port)),
+        *("--http-port", "-1"),
         *("--model-repository", repository),
         *settings.server_args,
     ]

@@ -10,8 +10,7 @@ import torch
 from vaeserve.export.writer import ExportRequest, ensure_free, export_model
 from vaeserve.manifest import Manifest
 from vaeserve.training.checkpoint import data_options, load_checkpoint
-from vaeserve.training.datasets import load_dataset
-from vaeserve.training.evaluate import binarize
+from vaeserve.training.datasets import binarize, load_dataset
 from vaeserve.training.models import ModelSpec, build_model
 from vaeserve.training.trainer import TEST_SEED
 

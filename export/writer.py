@@ -1,8 +1,11 @@
 """Write one model version into a repository: two graphs, checked, measured, hashed.
 
-The version folder is built in a temporary sibling and renamed into place only once every
-check has passed, so a failed export never leaves a half-written version that a server
-might try to load.
+The version folder is built in a hidden sibling (``<name>/.staging-<version>-xxxx``, on
+the same filesystem) and renamed into place only once every check has passed. A rename is
+atomic: a server reading the repository, even one polling it while it serves
+(``--model-control poll``), sees either no version or the whole one, never a half-written
+one, and its scan skips hidden folders. This is the safe way to publish into a live
+repository by hand too: copy elsewhere on the same filesystem, then ``mv`` into place.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from vaeserve.manifest import (
 from vaeserve.training.models import VAE
 
 EVALUATION_SEED = 2024
+# Hidden: a repository scan skips it, so a version is seen only once renamed into place.
+STAGING_PREFIX = ".staging-"
 
 
 @dataclass(frozen=True)
@@ -59,16 +64,37 @@ def export_model(request: ExportRequest) -> Manifest:
     """Export, verify and publish ``request.model`` as ``<repository>/<name>/<version>``."""
     target = ensure_free(request.repository, request.name, request.version, force=request.force)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{request.version}-", dir=target.parent))
+    staging = Path(
+        tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{request.version}-", dir=target.parent)
+    )
     try:
         staging.chmod(0o755)
         manifest = _build(request, staging)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+        publish(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def publish(staging: Path, target: Path) -> None:
+    """Rename the finished folder ``staging`` to ``target`` (same filesystem: atomic).
+
+    A ``target`` that exists (``--force``) is first renamed to a hidden sibling and removed
+    after: the old version disappears and the new one appears by two renames, never
+    through a half-deleted folder.
+    """
+    if not target.exists():
+        staging.rename(target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}old-", dir=target.parent))
+    retired.rmdir()
+    target.rename(retired)
+    try:
+        staging.rename(target)
+    except OSError:
+        retired.rename(target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def ensure_free(repository: Path, name: str, version: int, *, force: bool) -> Path:

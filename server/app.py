@@ -24,25 +24,37 @@ import grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry, start_http_server
 
+from vaeserve.admin.v1 import admin_service_pb2_grpc as admin_grpc
+from vaeserve.server.dataplane.admin import ADMIN_SERVICE_NAME, AdminHandlers
 from vaeserve.server.dataplane.handlers import VaeHandlers
 from vaeserve.server.errors import BindError, Code
 from vaeserve.server.health import SERVICE_NAME, HealthState
+from vaeserve.server.http.site import HttpFront, build_http_front
 from vaeserve.server.inference.batcher import MIN_SPLIT_SIZE
 from vaeserve.server.inference.loader import Loader
 from vaeserve.server.inference.model_table import ModelTable
 from vaeserve.server.inference.pool import InferencePool
-from vaeserve.server.inference.repository import VersionEntry, scan_repository
+from vaeserve.server.inference.repository import HashCache, VersionEntry, scan_repository
 from vaeserve.server.inference.sessions import (
     choose_providers,
     inference_threads,
     intra_op_threads,
 )
-from vaeserve.server.metrics import Metrics
+from vaeserve.server.metrics import GRPC, Metrics
+from vaeserve.server.model_control import ModelControl
+from vaeserve.server.ports import refuse_a_port_in_use
+from vaeserve.server.rpc.admin import AdminServicer
 from vaeserve.server.rpc.health import HEALTH_SERVICE_NAME, add_health_service
 from vaeserve.server.rpc.malformed import MalformedRequestInterceptor
 from vaeserve.server.rpc.servicer import VaeServicer
 from vaeserve.server.rpc.token_interceptor import BearerTokenInterceptor
-from vaeserve.server.security.credentials import read_tls_files, read_token, server_credentials
+from vaeserve.server.security.bearer import BearerToken
+from vaeserve.server.security.credentials import (
+    read_tls_files,
+    read_token,
+    server_credentials,
+    ssl_context,
+)
 from vaeserve.server.settings import Settings
 from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
 
@@ -84,8 +96,12 @@ class VaeServer:
         executor: Executor,
         providers: list[str],
         health_server: tuple[grpc.aio.Server, int] | None = None,
+        http: HttpFront | None = None,
+        *,
+        control: ModelControl,
     ) -> None:
         self.settings = settings
+        self.control = control
         self.grpc_server = grpc_server
         self.handlers = handlers
         self.metrics = metrics
@@ -98,65 +114,55 @@ class VaeServer:
             self._health_server, self.health_port = health_server
         self._metrics_http: WSGIServer | None = None
         self.metrics_port: int | None = None
+        self.http = http
+        self.http_port: int | None = http.port if http is not None else None
 
     async def start(self) -> None:
-        """Listen for RPCs and serve /metrics; models are not ready until load_models."""
+        """Serve /metrics and listen for RPCs; models are not ready until load_models.
+
+        /metrics comes first: when its port cannot be bound (taken since create_server
+        checked it), nothing has answered a call yet, and the start fails with a
+        :class:`BindError` rather than after the gRPC port has opened.
+        """
+        if self.settings.metrics_port >= 0:
+            host = self.settings.metrics_host or self.settings.host
+            try:
+                self._metrics_http, _ = start_http_server(
+                    self.settings.metrics_port, host, registry=self.metrics.registry
+                )
+            except OSError as error:
+                await self.grpc_server.stop(0)  # bound in create_server, never started
+                raise BindError(
+                    f"cannot serve metrics on {host}:{self.settings.metrics_port}: {error}"
+                ) from error
+            self.metrics_port = int(self._metrics_http.server_port)
+            log.info("metrics on http://%s:%d/metrics", host, self.metrics_port)
         await self.grpc_server.start()
         if self._health_server is not None:
             await self._health_server.start()
-        if self.settings.metrics_port >= 0:
-            host = self.settings.metrics_host or self.settings.host
-            self._metrics_http, _ = start_http_server(
-                self.settings.metrics_port, host, registry=self.metrics.registry
-            )
-            self.metrics_port = int(self._metrics_http.server_port)
-            log.info("metrics on http://%s:%d/metrics", host, self.metrics_port)
+        if self.http is not None:
+            await self.http.start()
+            log.info("explorer on %s", self.http.url)
 
     async def load_models(self) -> None:
-        """Open and warm up every verified version, then mark what is ready SERVING."""
-        settings = self.settings
-        loader = Loader(
-            settings,
-            self._providers,
-            intra_op_threads(settings.intra_op_threads),
-            inference_threads(settings.inference_threads),
-            self._executor,
-            self.metrics,
-        )
-        loop = asyncio.get_running_loop()
-        table = self.handlers.table
-        if not table.versions:
-            log.warning("no model versions in %s: serving nothing", settings.model_repository)
-        for entry in table.loading():
-            try:
-                model = await loop.run_in_executor(self._executor, loader.load, entry)
-            except Exception as error:  # a version onnxruntime refuses fails alone
-                reason = f"cannot serve it: {error}"
-                table.mark_failed(entry, reason)
-                log.error("refused model %s version %d: %s", entry.name, entry.version, reason)
-                continue
-            model.start()
-            table.mark_ready(model)
-            self.metrics.model_info.labels(
-                model.manifest.name, str(model.manifest.version), model.provider
-            ).set(1)
-            log.info(
-                "loaded model %s version %d on %s, latent size %d",
-                model.manifest.name,
-                model.manifest.version,
-                model.provider,
-                model.manifest.latent_dim,
-            )
-        for name in table.versions:
-            await self.health.set(name, bool(table.ready_versions(name)))
-        any_ready = any(table.ready_versions(name) for name in table.versions)
-        await self.health.set(SERVICE_NAME, any_ready)
+        """Open and warm up every verified version, then mark what is ready SERVING; in poll
+        mode, start following the repository."""
+        if not self.handlers.table.versions:
+            log.warning("no model versions in %s: serving nothing", self.settings.model_repository)
+        await self.control.load_all()
+        self.control.start_polling()
 
     async def stop(self, grace: float | None = None) -> None:
-        """Turn NOT_SERVING, refuse new RPCs, let in-flight ones finish within ``grace``."""
+        """Turn NOT_SERVING, refuse new RPCs and HTTP requests, let in-flight ones of both
+        finish within ``grace``."""
         await self.health.drain()
         self.handlers.stop_accepting()
-        await self.grpc_server.stop(self.settings.grace_period_s if grace is None else grace)
+        await self.control.stop()
+        grace = self.settings.grace_period_s if grace is None else grace
+        await asyncio.gather(
+            self.grpc_server.stop(grace),
+            self.http.stop(grace) if self.http is not None else asyncio.sleep(0),
+        )
         if self._health_server is not None:  # probes see NOT_SERVING until the drain ends
             await self._health_server.stop(0)
         for model in self.handlers.table.served_models():
@@ -180,14 +186,25 @@ async def create_server(
     """Scan the repository, build the servicers and bind; call ``start`` on the result.
 
     Raises a :class:`~vaeserve.server.errors.StartupError` before binding when a TLS file
-    or the token cannot be used, or the execution provider is not in this onnxruntime.
+    or the token cannot be used, the execution provider is not in this onnxruntime, or a
+    port (gRPC, metrics, health) is taken.
     """
     tls = read_tls_files(settings)
     token = read_token(settings)
     providers = choose_providers(settings.execution_provider)
+    # Every port before any is bound: a taken one stops the start with nothing opened.
+    refuse_a_port_in_use(settings.host, settings.port, "--port")
+    if settings.metrics_port > 0:
+        metrics_host = settings.metrics_host or settings.host
+        refuse_a_port_in_use(metrics_host, settings.metrics_port, "--metrics-port")
+    if settings.health_port > 0:
+        refuse_a_port_in_use(settings.host, settings.health_port, "--health-port")
+    if settings.http_port > 0:
+        refuse_a_port_in_use(settings.http_host or settings.host, settings.http_port, "--http-port")
     if credentials is None and tls is not None:
         credentials = server_credentials(tls)
-    entries = scan_repository(settings.model_repository)
+    hashes = HashCache()
+    entries = scan_repository(settings.model_repository, hashes)
     limits = message_limits(settings, entries)
     table = ModelTable.from_entries(entries)
     metrics = Metrics(registry if registry is not None else CollectorRegistry())
@@ -201,21 +218,64 @@ async def create_server(
         interceptors=[*interceptors, _malformed_check(metrics)],
         options=_channel_options(settings, limits),
     )
+    loader = Loader(
+        settings,
+        providers,
+        intra_op_threads(settings.intra_op_threads),
+        inference_threads(settings.inference_threads),
+        executor,
+        metrics,
+    )
+    control = ModelControl(settings, table, loader, health, metrics, hashes)
     servicer = VaeServicer(handlers, metrics)
     pb_grpc.add_VaeServiceServicer_to_server(servicer, grpc_server)  # type: ignore[no-untyped-call]
+    # The admin service is on the main port only (behind the token when one is set), never
+    # on the health-only port.
+    admin_grpc.add_AdminServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        AdminServicer(AdminHandlers(control, handlers), metrics), grpc_server
+    )
     add_health_service(health, grpc_server)
     if settings.reflection:
         reflection.enable_server_reflection(
-            (SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), grpc_server
+            (SERVICE_NAME, ADMIN_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
+            grpc_server,
         )
-    port = _bind(grpc_server, f"{settings.host}:{settings.port}", credentials)
+    port = _bind(grpc_server, settings.host, settings.port, credentials, "--port")
     summary = _security_summary(settings, secure=credentials is not None)
     log.info("gRPC listening on %s:%d (%s)", settings.host, port, summary)
     if token is not None and credentials is None:
         log.warning("the bearer token travels in plaintext: anyone on the path can read it")
+    if settings.model_control == "explicit" and token is None:
+        log.warning(
+            "model control is explicit and no bearer token is set: anyone who can reach the "
+            "port can load and unload models"
+        )
     health_server = _health_only_server(settings, health) if settings.health_port >= 0 else None
+    http = None
+    if settings.http_port >= 0:
+        http = build_http_front(
+            host=settings.http_host or settings.host,
+            port=settings.http_port,
+            handlers=handlers,
+            metrics=metrics,
+            health=health,
+            token=BearerToken(token) if token is not None else None,
+            grpc_receive_limit=limits.receive,
+            ssl_context=ssl_context(tls, settings) if tls is not None else None,
+        )
+        http_summary = _security_summary(settings, secure=tls is not None, reflection=False)
+        log.info("HTTP listening on %s:%d (%s)", http.host, http.port, http_summary)
     server = VaeServer(
-        settings, grpc_server, handlers, metrics, health, executor, providers, health_server
+        settings,
+        grpc_server,
+        handlers,
+        metrics,
+        health,
+        executor,
+        providers,
+        health_server,
+        http,
+        control=control,
     )
     return server, port
 
@@ -229,7 +289,7 @@ def _health_only_server(settings: Settings, health: HealthState) -> tuple[grpc.a
     # No port sharing, as on the main port: a second server on this port must fail to start.
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     add_health_service(health, server)
-    port = _bind(server, f"{settings.host}:{settings.health_port}", None)
+    port = _bind(server, settings.host, settings.health_port, None, "--health-port")
     log.info("gRPC health (only) on %s:%d, plaintext", settings.host, port)
     return server, port
 
@@ -249,7 +309,7 @@ def _refusal_counter(metrics: Metrics, code: Code) -> Callable[[str], None]:
     model is ``unknown``."""
 
     def count(method: str) -> None:
-        metrics.requests.labels(method, "unknown", code.name).inc()
+        metrics.requests.labels(method, "unknown", code.name, GRPC).inc()
 
     return count
 
@@ -266,12 +326,20 @@ def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[st
     return options
 
 
-def _bind(server: grpc.aio.Server, address: str, creds: grpc.ServerCredentials | None) -> int:
+def _bind(
+    server: grpc.aio.Server,
+    host: str,
+    port: int,
+    creds: grpc.ServerCredentials | None,
+    flag: str,
+) -> int:
+    refuse_a_port_in_use(host, port, flag)
+    address = f"{host}:{port}"
     try:
         if creds is None:
-            port = server.add_insecure_port(address)
+            bound = server.add_insecure_port(address)
         else:
-            port = server.add_secure_port(address, creds)
+            bound = server.add_secure_port(address, creds)
     except RuntimeError as error:
         if creds is not None:  # grpc reports a certificate it cannot use as a bind failure
             raise BindError(
@@ -279,9 +347,9 @@ def _bind(server: grpc.aio.Server, address: str, creds: grpc.ServerCredentials |
                 f"(are both PEM, and does the key belong to the certificate?): {error}"
             ) from error
         raise BindError(f"cannot listen on {address}: {error}") from error
-    if port == 0:
+    if bound == 0:
         raise BindError(f"cannot listen on {address}: the port is in use or the address is wrong")
-    return port
+    return bound
 
 
 def inference_pool(settings: Settings) -> Executor:
@@ -295,17 +363,14 @@ def inference_pool(settings: Settings) -> Executor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vaeserve-inference")
 
 
-def _security_summary(settings: Settings, *, secure: bool) -> str:
+def _security_summary(settings: Settings, *, secure: bool, reflection: bool = True) -> str:
     """One phrase for the start-up log: what a caller must bring."""
     if settings.tls_client_ca_file is not None:
         transport = "mutual TLS"
     else:
         transport = "TLS" if secure else "plaintext"
     token = settings.auth_token is not None or settings.auth_token_file is not None
-    return ", ".join(
-        [
-            transport,
-            "bearer token required" if token else "no token",
-            "reflection on" if settings.reflection else "reflection off",
-        ]
-    )
+    parts = [transport, "bearer token required" if token else "no token"]
+    if reflection:
+        parts.append("reflection on" if settings.reflection else "reflection off")
+    return ", ".join(parts)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from vaeserve.server.settings import EXECUTION_PROVIDERS, Settings
+from vaeserve.server.settings import EXECUTION_PROVIDERS, MODEL_CONTROL_MODES, Settings
 
 ENV_PREFIX = "VAESERVE_"
 
@@ -24,7 +24,14 @@ FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "--metrics-port": (int, "Prometheus /metrics port (default 8000; 0 picks one; -1 off)"),
     "--metrics-host": (str, "address of the metrics endpoint (default: --host)"),
     "--health-port": (int, "plaintext gRPC health-only port, for probes of TLS servers (-1 off)"),
+    "--http-port": (int, "HTTP/JSON API and explorer page port (default 8080; 0: any; -1 off)"),
+    "--http-host": (str, "address of the HTTP server (default: --host)"),
     "--model-repository": (Path, "model repository folder (default: the embedded models)"),
+    "--model-control": (
+        str,
+        f"how served versions change: {'|'.join(MODEL_CONTROL_MODES)} (default none)",
+    ),
+    "--repository-poll-s": (float, "seconds between repository scans in poll mode (default 5)"),
     "--max-batch-size": (int, "most items in one onnxruntime call (default 256)"),
     "--max-queue-delay-ms": (float, "how long a batch may wait to fill, ms (default 0)"),
     "--inline-below-us": (float, "run batches faster than this on the event loop, us (0: never)"),
@@ -55,9 +62,10 @@ BOOLEAN_FLAGS = {
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "serve",
-        help="serve a model repository over gRPC",
+        help="serve a model repository over gRPC and HTTP/JSON",
         description="Serve the VAEs of a model repository over gRPC (vaeserve.v1.VaeService, "
-        "health, reflection) with Prometheus metrics on their own port. Every flag can also "
+        "health, reflection) and HTTP/JSON (the same service, the explorer page at /), with "
+        "Prometheus metrics on their own port. Every flag can also "
         "be set by its VAESERVE_* environment variable, e.g. VAESERVE_PORT. The bearer token "
         f"itself can only come from the environment [{TOKEN_VARIABLE}].",
     )

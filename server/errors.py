@@ -3,16 +3,22 @@
 Request errors carry a :class:`Code`, google.rpc's canonical numbering, which is neither
 gRPC's nor HTTP's: the gRPC front (:mod:`vaeserve.server.rpc.status`) and any other front
 map it once, so the core never imports a protocol. Anything else escaping a handler is a
-bug: INTERNAL with a fixed text, its traceback logged once. Start-up errors stop
+bug: INTERNAL with :data:`INTERNAL_MESSAGE`, its traceback logged once. Two classes exist for
+HTTP's sake, where the status is finer than the code (415 and 413, see
+:mod:`vaeserve.server.http.status`); gRPC sees their codes. Start-up errors stop
 ``vaeserve serve`` before it listens, as one line on stderr and a non-zero exit.
 
     VaeServeError                       the base; never raised on its own
     ├── RequestError                    INTERNAL: a request failed; its client is told why
     │   ├── InvalidArgumentError        INVALID_ARGUMENT  shapes, sizes, NaN/Inf, counts, PNGs
-    │   │   └── MalformedRequestError   INVALID_ARGUMENT  bytes that are not the message
+    │   │   ├── MalformedRequestError   INVALID_ARGUMENT  bytes that are not the message
+    │   │   └── UnsupportedMediaError   INVALID_ARGUMENT  a body in a form the front cannot read
     │   ├── NotFoundError               NOT_FOUND         unknown model or version
+    │   ├── FailedPreconditionError     FAILED_PRECONDITION a version refused on load; an
+    │   │                                                 admin call the mode does not allow
     │   ├── ResourceExhaustedError      RESOURCE_EXHAUSTED
-    │   │   └── QueueFullError          RESOURCE_EXHAUSTED the batch queue is full: retryable
+    │   │   ├── QueueFullError          RESOURCE_EXHAUSTED the batch queue is full: retryable
+    │   │   └── RequestTooLargeError    RESOURCE_EXHAUSTED a body over the receive limit
     │   ├── UnavailableError            UNAVAILABLE       draining, or the model is not ready
     │   ├── DeadlineExceededError       DEADLINE_EXCEEDED dropped: the deadline passed in queue
     │   ├── RequestCancelledError       CANCELLED         dropped: the client went away
@@ -36,6 +42,8 @@ import enum
 from typing import ClassVar
 
 SHOWN_CHARS = 80
+INTERNAL_MESSAGE = "internal server error; the server log has the details"
+"""The one text a client gets for a bug, on every front: internals never leak."""
 
 
 class Code(enum.IntEnum):
@@ -86,8 +94,19 @@ class MalformedRequestError(InvalidArgumentError):
     """The request's bytes do not parse as the method's message (raised before any handler)."""
 
 
+class UnsupportedMediaError(InvalidArgumentError):
+    """A request body in a content type the front does not read (HTTP: 415)."""
+
+
 class NotFoundError(RequestError):
     code = Code.NOT_FOUND
+
+
+class FailedPreconditionError(RequestError):
+    """The call is well formed but the server's state forbids it: loading a version whose
+    files are refused, or loading and unloading when model control is not explicit."""
+
+    code = Code.FAILED_PRECONDITION
 
 
 class ResourceExhaustedError(RequestError):
@@ -96,6 +115,11 @@ class ResourceExhaustedError(RequestError):
 
 class QueueFullError(ResourceExhaustedError):
     """Raised at once, before any waiting, so a client can back off or try another replica."""
+
+
+class RequestTooLargeError(ResourceExhaustedError):
+    """A request body over the receive limit, refused before it is parsed (HTTP: 413), as
+    gRPC refuses a message over ``grpc.max_receive_message_length``."""
 
 
 class UnavailableError(RequestError):

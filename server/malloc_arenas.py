@@ -42,4 +42,22 @@ def cap_malloc_arenas(environ: os._Environ[str] | dict[str, str] = os.environ) -
     return DEFAULT_ARENAS
 
 
-__all__ = ["ARENA_VARIABLE", "DEFAULT_ARENAS", "cap_malloc_arenas"]
+def release_free_memory() -> bool:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``).
+
+    Called after a model version is unloaded: its sessions' memory is free by then, but
+    glibc keeps freed pages in its arenas, so the process's resident size would not show
+    it. Returns False where there is no glibc to ask.
+    """
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim(0)
+    return True
+
+
+__all__ = ["ARENA_VARIABLE", "DEFAULT_ARENAS", "cap_malloc_arenas", "release_free_memory"]

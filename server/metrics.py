@@ -7,13 +7,20 @@ a CPU) to ten seconds (a thousand-item request queued behind others).
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 RequestChildren = tuple[Counter, Histogram]
+GRPC = "grpc"
+HTTP = "http"
+"""Values of the ``protocol`` label of the request metrics: the front that served it."""
 
 LATENCY_BUCKETS = (
     0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
+# Why the batcher drops items (its WhyAbandoned answers).
+DROP_REASONS = ("cancelled", "deadline_exceeded")
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 
@@ -25,14 +32,15 @@ class Metrics:
         ProcessCollector(namespace="", registry=registry)
         self.requests = Counter(
             "vaeserve_requests_total",
-            "RPCs finished, by method, model and gRPC status code.",
-            ["method", "model", "code"],
+            "Requests finished, by method, model, status code (gRPC's names, on HTTP too) and "
+            "protocol (grpc or http).",
+            ["method", "model", "code", "protocol"],
             registry=registry,
         )
         self.request_duration = Histogram(
             "vaeserve_request_duration_seconds",
-            "Time from receiving an RPC to its reply, by method and model.",
-            ["method", "model"],
+            "Time from receiving a request to its reply, by method, model and protocol.",
+            ["method", "model", "protocol"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
@@ -81,22 +89,85 @@ class Metrics:
             ["name", "version", "provider"],
             registry=registry,
         )
+        self.version_requests = Counter(
+            "vaeserve_version_requests_total",
+            "Successful data-plane RPCs by model and the version that answered them.",
+            ["model", "version"],
+            registry=registry,
+        )
+        self.model_loads = Counter(
+            "vaeserve_model_loads_total",
+            "Model versions loaded while serving or at start-up, by outcome: ok, or refused "
+            "(incomplete, tampered or failed warm-up).",
+            ["model", "outcome"],
+            registry=registry,
+        )
+        self.model_unloads = Counter(
+            "vaeserve_model_unloads_total",
+            "Model versions unloaded, by outcome: drained (every admitted request finished "
+            "on it) or forced (the grace period ran out first).",
+            ["model", "outcome"],
+            registry=registry,
+        )
+        self._version_children: dict[tuple[str, int], Counter] = {}
         # ``labels()`` validates and hashes its values on every call; finished RPCs look
         # their children up here instead. The key set is bounded: methods x known models
-        # (unknown names share one label) x status codes.
-        self._request_children: dict[tuple[str, str, str], RequestChildren] = {}
+        # (unknown names share one label) x status codes x the two protocols.
+        self._request_children: dict[tuple[str, str, str, str], RequestChildren] = {}
 
-    def request_finished(self, method: str, model: str, code: str, seconds: float) -> None:
-        """Count one finished RPC and record its duration."""
-        children = self._request_children.get((method, model, code))
+    def request_finished(
+        self, method: str, model: str, code: str, seconds: float, *, protocol: str
+    ) -> None:
+        """Count one finished request of ``protocol`` (GRPC or HTTP) and record its duration."""
+        key = (method, model, code, protocol)
+        children = self._request_children.get(key)
         if children is None:
             children = (
-                self.requests.labels(method, model, code),
-                self.request_duration.labels(method, model),
+                self.requests.labels(method, model, code, protocol),
+                self.request_duration.labels(method, model, protocol),
             )
-            self._request_children[(method, model, code)] = children
+            self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def version_answered(self, model: str, version: int) -> None:
+        """Count one successful RPC answered by ``model`` at ``version``."""
+        child = self._version_children.get((model, version))
+        if child is None:
+            child = self._version_children[(model, version)] = self.version_requests.labels(
+                model, str(version)
+            )
+        child.inc()
+
+    def version_loaded(self, name: str, version: int, provider: str) -> None:
+        """``name`` at ``version`` serves from now on."""
+        self.model_info.labels(name, str(version), provider).set(1)
+        self.model_loads.labels(name, "ok").inc()
+
+    def version_refused(self, name: str) -> None:
+        """A version of ``name`` was refused when it was to be loaded."""
+        self.model_loads.labels(name, "refused").inc()
+
+    def version_unloaded(self, name: str, version: int, provider: str, *, drained: bool) -> None:
+        """``name`` at ``version`` no longer serves: its series end, the unload is counted."""
+        self.model_unloads.labels(name, "drained" if drained else "forced").inc()
+        with _missing_ok():
+            self.model_info.remove(name, str(version), provider)
+        label = f"{name}/{version}"
+        for metric in (
+            self.queue_wait,
+            self.inference,
+            self.batch_size,
+            self.queue_depth,
+            self.items,
+        ):
+            for graph in ("encoder", "decoder"):
+                with _missing_ok():
+                    metric.remove(label, graph)
+        for reason in DROP_REASONS:
+            for graph in ("encoder", "decoder"):
+                with _missing_ok():
+                    self.dropped.remove(label, graph, reason)
 
     def graph(self, model: str, graph: str) -> GraphMetrics:
         """Children of one batch queue, bound once so the hot path skips label lookups."""
@@ -121,3 +192,8 @@ class GraphMetrics:
         if child is None:
             child = self._dropped[reason] = self._metrics.dropped.labels(*self._labels, reason)
         child.inc(count)
+
+
+def _missing_ok() -> contextlib.suppress:
+    """prometheus_client raises KeyError when a label set to remove was never used."""
+    return contextlib.suppress(KeyError)

@@ -16,6 +16,7 @@ from vaeserve.server.errors import ConfigError
 
 EXECUTION_PROVIDERS = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MODEL_CONTROL_MODES = ("none", "poll", "explicit")
 
 
 def embedded_repository() -> Path:
@@ -34,13 +35,24 @@ class Settings:
     metrics_port: int = 8000
     """Prometheus /metrics HTTP port; 0 picks a free one; -1 turns the endpoint off."""
     metrics_host: str | None = None
+    """Address the metrics endpoint binds; None means the same as ``host``."""
     health_port: int = -1
     """A second, plaintext port that serves only ``grpc.health.v1`` (on ``host``), for probes
     that cannot speak TLS, such as the kubelet's gRPC probe; 0 picks one; -1 turns it off.
     Health is served on the main port either way."""
-    """Address the metrics endpoint binds; None means the same as ``host``."""
+    http_port: int = 8080
+    """HTTP/JSON port (the same service, the explorer page, /healthz and /readyz); 0 picks a
+    free one; -1 turns HTTP off. TLS and the bearer token apply as on the gRPC port."""
+    http_host: str | None = None
+    """Address the HTTP server binds; None means the same as ``host``."""
     model_repository: Path = dataclasses.field(default_factory=embedded_repository)
     """Folder laid out as <name>/<version>/{encoder.onnx,decoder.onnx,manifest.json}."""
+    model_control: str = "none"
+    """How the served versions change while serving: none (read the repository once at
+    start-up), poll (rescan every ``repository_poll_s``: load new versions, unload removed
+    ones) or explicit (the admin service's LoadModel and UnloadModel)."""
+    repository_poll_s: float = 5.0
+    """Seconds between two scans of the repository in poll mode."""
     batching: bool = True
     """Gather items of concurrent requests into one onnxruntime call."""
     max_batch_size: int = 256
@@ -99,6 +111,18 @@ class Settings:
             problems.append("health_port must be -1 (off), 0 (any free port) or a port")
         if self.health_port > 0 and self.health_port == self.port:
             problems.append("health_port must differ from port")
+        if self.model_control not in MODEL_CONTROL_MODES:
+            problems.append(f"model_control must be one of {MODEL_CONTROL_MODES}")
+        if not self.repository_poll_s > 0:
+            problems.append("repository_poll_s must be positive")
+        if self.http_port < -1:
+            problems.append("http_port must be -1 (off), 0 (any free port) or a port")
+        if self.http_port > 0 and self.http_port in (
+            self.port,
+            self.health_port,
+            self.metrics_port,
+        ):
+            problems.append("http_port must differ from port, health_port and metrics_port")
         if self.max_batch_size < 1:
             problems.append("max_batch_size must be at least 1")
         if self.max_queue_delay_ms < 0:

@@ -90,6 +90,7 @@ def server_settings(tiny_repository: Path) -> SettingsFactory:
             "host": "127.0.0.1",
             "port": 0,
             "metrics_port": 0,
+            "http_port": 0,
             "model_repository": tiny_repository,
             "intra_op_threads": 1,
             "inference_threads": 2,

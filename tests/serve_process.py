@@ -34,7 +34,7 @@ class ServeProcess:
     def __init__(self, repository: Path, *flags: str) -> None:
         command = [
             sys.executable, "-m", "vaeserve", "serve", "--host", "127.0.0.1", "--port", "0",
-            "--metrics-port", "0", "--model-repository", str(repository),
+            "--metrics-port", "0", "--http-port", "0", "--model-repository", str(repository),
             "--intra-op-threads", "1", *flags,
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
@@ -44,6 +44,8 @@ class ServeProcess:
         self.reader.start()
         self.port = 0
         self.metrics_port = 0
+        self.http_port = 0
+        self._http = _last_value(command, "--http-port") != "-1"
 
     @property
     def pid(self) -> int:
@@ -52,6 +54,10 @@ class ServeProcess:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
 
     def _read(self) -> None:
         assert self.process.stderr is not None
@@ -71,6 +77,8 @@ class ServeProcess:
     def start(self) -> ServeProcess:
         """Wait until the server listens and every model is loaded; return self."""
         self.port = self.wait_for(r"gRPC listening on [\d.]+:(\d+)")
+        if self._http:
+            self.http_port = self.wait_for(r"HTTP listening on [\d.]+:(\d+)")
         self.metrics_port = self.wait_for(r"metrics on http://[\d.]+:(\d+)/")
         with grpc.insecure_channel(self.address) as channel:
             wait_serving(channel)
@@ -98,6 +106,12 @@ class ServeProcess:
         self.reader.join(5)
         assert self.process.stderr is not None
         self.process.stderr.close()
+
+
+def _last_value(command: list[str], flag: str) -> str | None:
+    """The value of the last ``flag`` on ``command`` (a later flag wins), None if absent."""
+    values = [command[i + 1] for i, word in enumerate(command[:-1]) if word == flag]
+    return values[-1] if values else None
 
 
 def health_status(channel: grpc.Channel, service: str = READY_SERVICE) -> str:

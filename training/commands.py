@@ -11,9 +11,9 @@ import torch
 
 from vaeserve.training.checkpoint import data_options, load_checkpoint
 from vaeserve.training.config import TrainConfig
-from vaeserve.training.datasets import DataOptions, load_dataset
+from vaeserve.training.datasets import DataOptions, binarize, load_dataset
 from vaeserve.training.errors import ConfigError
-from vaeserve.training.evaluate import binarize, importance_weighted_nll, negative_elbo
+from vaeserve.training.evaluate import importance_weighted_nll, negative_elbo
 from vaeserve.training.trainer import TEST_SEED, train
 
 MAX_K = 5000

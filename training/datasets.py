@@ -4,6 +4,9 @@
 them into a :class:`Dataset`, applies the class filter and picks the likelihood: Bernoulli
 for grey images, Gaussian for colour ones. Nothing is ever downloaded; a missing or corrupt
 file raises :class:`DatasetError` naming the path and how to get the data.
+
+:func:`binarize` is the one transform of the data itself (the binarised protocol of the VAE
+literature); it lives here, with the data, so that training and export share it.
 """
 
 from __future__ import annotations
@@ -194,3 +197,9 @@ LOADERS: dict[str, Callable[[DataOptions], Dataset]] = {
     "faces": _load_faces,
     "cifar10": _load_cifar10,
 }
+
+
+def binarize(images: np.ndarray, seed: int) -> np.ndarray:
+    """Draw each pixel once as Bernoulli(intensity): the fixed binarised test set."""
+    rng = np.random.default_rng(seed)
+    return (rng.random(images.shape, dtype=np.float32) < images).astype(np.float32)

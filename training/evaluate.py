@@ -2,8 +2,8 @@
 
 Every estimate draws its noise from a generator seeded by the caller, so the same model and
 seed give the same number. The binarised protocol of the VAE literature (pixels drawn once
-as Bernoulli(intensity) with a fixed seed, Bernoulli likelihood) is :func:`binarize`
-applied to the test images before either estimate.
+as Bernoulli(intensity) with a fixed seed, Bernoulli likelihood) is
+:func:`~vaeserve.training.datasets.binarize` applied to the test images before either estimate.
 """
 
 from __future__ import annotations
@@ -24,12 +24,6 @@ class ElboSummary:
     negative_elbo: float
     reconstruction: float
     kl: float
-
-
-def binarize(images: np.ndarray, seed: int) -> np.ndarray:
-    """Draw each pixel once as Bernoulli(intensity): the fixed binarised test set."""
-    rng = np.random.default_rng(seed)
-    return (rng.random(images.shape, dtype=np.float32) < images).astype(np.float32)
 
 
 @torch.no_grad()

@@ -20,10 +20,10 @@ from tqdm import tqdm  # type: ignore[import-untyped]
 
 from vaeserve.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from vaeserve.training.config import TrainConfig
-from vaeserve.training.datasets import Dataset, load_dataset
+from vaeserve.training.datasets import Dataset, binarize, load_dataset
 from vaeserve.training.elbo import elbo_terms
 from vaeserve.training.errors import CheckpointError
-from vaeserve.training.evaluate import ElboSummary, binarize, negative_elbo
+from vaeserve.training.evaluate import ElboSummary, negative_elbo
 from vaeserve.training.models import VAE, ModelSpec, build_model
 
 logger = logging.getLogger(__name__)

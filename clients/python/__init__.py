@@ -26,6 +26,7 @@ from vaeserve.client.results import (
     ModelInfo,
     ModelStatus,
     ReconstructResult,
+    RepositoryEntry,
     SampleResult,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "ModelStatus",
     "NotFoundError",
     "ReconstructResult",
+    "RepositoryEntry",
     "ResourceExhaustedError",
     "SampleResult",
     "ServerError",

@@ -1,7 +1,8 @@
 """``vaeserve-client``: call a vaeserve server from the shell and get pictures back.
 
-Exit codes: 0 done, 1 the server refused or failed the call, 2 bad input on our side
-(usage, unreadable file), 3 the server cannot be reached.
+Exit codes: 0 done, 1 the call was refused (by the server, or by the SDK's own check that
+images have the model's size) or failed, 2 bad input on our side (usage, unreadable file),
+3 the server cannot be reached.
 """
 
 from __future__ import annotations
@@ -30,12 +31,33 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", type=int, default=0, help="model version (0: highest)")
 
 
+def _resize(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resize",
+        action="store_true",
+        help="scale images of any size to the model's width x height (not keeping the "
+        "aspect ratio); without it they must already have that size",
+    )
+
+
 def _out(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--out", type=Path, default=Path(default), help=f"(default: {default})")
 
 
 def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub.add_parser("models", help="list the models on the server").set_defaults(run=commands.models)
+    sub.add_parser(
+        "repository", help="list the server's model repository: every version and its state"
+    ).set_defaults(run=commands.repository)
+    p = sub.add_parser("load", help="load a model version (server in explicit model control)")
+    p.add_argument("model", help="model name: its folder in the server's repository")
+    p.add_argument("--version", type=int, default=0, help="version (0: highest in repository)")
+    p.set_defaults(run=commands.load)
+    p = sub.add_parser("unload", help="unload a model version (server in explicit model control)")
+    p.add_argument("model", help="model name")
+    p.add_argument("--version", type=int, required=True, help="version to unload")
+    p.set_defaults(run=commands.unload)
+
     p = sub.add_parser("info", help="describe one model")
     _add_model(p)
     p.set_defaults(run=commands.info)
@@ -50,6 +72,7 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     p = sub.add_parser("encode", help="image files -> latent means (.npy or .json)")
     _add_model(p)
+    _resize(p)
     p.add_argument("images", type=Path, nargs="+")
     _out(p, "latents.npy")
     p.set_defaults(run=commands.encode)
@@ -62,6 +85,7 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     p = sub.add_parser("reconstruct", help="images -> originals above reconstructions")
     _add_model(p)
+    _resize(p)
     p.add_argument("images", type=Path, nargs="+")
     _out(p, "reconstructions.png")
     p.set_defaults(run=commands.reconstruct)
@@ -78,6 +102,7 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--method", choices=["linear", "spherical"], default="linear")
+    _resize(p)
     _out(p, "interpolation.png")
     p.set_defaults(run=commands.interpolate)
 
@@ -92,7 +117,8 @@ def build_parser(default_target: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vaeserve-client",
         description="Call a vaeserve server: list models, sample, encode, decode, "
-        "reconstruct, interpolate and draw latent manifolds as PNG files.",
+        "reconstruct, interpolate and draw latent manifolds as PNG files; list the model "
+        "repository, load and unload model versions.",
     )
     parser.add_argument(
         "--target",

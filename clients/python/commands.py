@@ -19,6 +19,8 @@ from vaeserve.client.inputs import (
     read_latents,
     write_latents,
 )
+from vaeserve.client.sizing import check_fits, resize_images
+from vaeserve.client.tensors import FloatArray
 
 
 def models(client: Client, args: argparse.Namespace) -> str:
@@ -27,6 +29,26 @@ def models(client: Client, args: argparse.Namespace) -> str:
         for m in client.list_models()
     ]
     return "\n".join(["NAME\tVERSION\tSTATE", *rows])
+
+
+def repository(client: Client, args: argparse.Namespace) -> str:
+    rows = [
+        f"{m.name}\t{m.version}\t{m.state}"
+        + ("" if m.in_repository else "\t(folder removed)")
+        + (f"\t{m.reason}" if m.reason else "")
+        for m in client.repository_index()
+    ]
+    return "\n".join(["NAME\tVERSION\tSTATE", *rows])
+
+
+def load(client: Client, args: argparse.Namespace) -> str:
+    entry = client.load_model(args.model, version=args.version)
+    return f"{entry.name} version {entry.version}: {entry.state}"
+
+
+def unload(client: Client, args: argparse.Namespace) -> str:
+    running = client.unload_model(args.model, version=args.version)
+    return f"{args.model} version {args.version}: unloaded ({running} requests finished on it)"
 
 
 def info(client: Client, args: argparse.Namespace) -> str:
@@ -59,9 +81,19 @@ def sample(client: Client, args: argparse.Namespace) -> str:
     return f"wrote {args.count} samples (seed {result.seed}) to {args.out}"
 
 
+def model_images(client: Client, args: argparse.Namespace) -> FloatArray:
+    """The image files of ``args.images`` as the model takes them: converted to its
+    channels and, with ``--resize``, scaled to its size; without it a file of another size
+    is refused with a message that names the file and the flag."""
+    model = client.model_info(args.model, version=args.version)
+    pictures = read_images(args.images, model.channels)
+    if not args.resize:
+        check_fits(pictures, model, names=[str(path) for path in args.images])
+    return resize_images(pictures, model)
+
+
 def encode(client: Client, args: argparse.Namespace) -> str:
-    channels = client.model_info(args.model, version=args.version).channels
-    result = client.encode(args.model, read_images(args.images, channels), version=args.version)
+    result = client.encode(args.model, model_images(client, args), version=args.version)
     write_latents(args.out, result.mean)
     return (
         f"wrote {len(result.mean)} latent means of dimension {result.mean.shape[1]} to {args.out}"
@@ -75,8 +107,7 @@ def decode(client: Client, args: argparse.Namespace) -> str:
 
 
 def reconstruct(client: Client, args: argparse.Namespace) -> str:
-    channels = client.model_info(args.model, version=args.version).channels
-    originals = read_images(args.images, channels)
+    originals = model_images(client, args)
     result = client.reconstruct(args.model, originals, version=args.version)
     save_grid(args.out, np.concatenate([originals, result.images]), columns=len(originals))
     return f"wrote {len(originals)} originals (top) and reconstructions (bottom) to {args.out}"
@@ -85,10 +116,9 @@ def reconstruct(client: Client, args: argparse.Namespace) -> str:
 def interpolate(client: Client, args: argparse.Namespace) -> str:
     spherical = args.method == "spherical"
     if args.images:
-        channels = client.model_info(args.model, version=args.version).channels
         result = client.interpolate(
             args.model,
-            images=read_images(args.images, channels),
+            images=model_images(client, args),
             steps=args.steps,
             spherical=spherical,
             version=args.version,

@@ -20,21 +20,17 @@ class InputFileError(ValueError):
     """A file given on the command line cannot be used."""
 
 
-def read_images(paths: Sequence[Path], channels: int) -> FloatArray:
-    """Image files as [N, C, H, W] in [0, 1], converted to the model's grey or RGB."""
+def read_images(paths: Sequence[Path], channels: int) -> list[Image.Image]:
+    """Image files of any format and size, converted to the model's grey or RGB."""
     mode = "L" if channels == 1 else "RGB"
-    arrays = []
+    pictures = []
     for path in paths:
         try:
             with Image.open(path) as image:
-                pixels = np.asarray(image.convert(mode), dtype=np.float32) / 255.0
+                pictures.append(image.convert(mode))
         except (UnidentifiedImageError, OSError) as error:
             raise InputFileError(f"{path}: not a readable image ({error})") from error
-        arrays.append(pixels[np.newaxis] if pixels.ndim == 2 else np.moveaxis(pixels, -1, 0))
-    shapes = {a.shape for a in arrays}
-    if len(shapes) > 1:
-        raise InputFileError(f"images differ in size: {sorted(shapes)}")
-    return np.stack(arrays)
+    return pictures
 
 
 def read_latents(path: Path) -> FloatArray:

@@ -8,12 +8,13 @@ caller never sees the limit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import TypeAlias, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from vaeserve.admin.v1 import admin_service_pb2 as admin_pb
 from vaeserve.client.results import (
     DecodeResult,
     EncodeResult,
@@ -21,6 +22,7 @@ from vaeserve.client.results import (
     ModelInfo,
     ModelStatus,
     ReconstructResult,
+    RepositoryEntry,
     SampleResult,
 )
 from vaeserve.client.tensors import (
@@ -34,11 +36,12 @@ from vaeserve.client.tensors import (
 )
 from vaeserve.v1 import vae_service_pb2 as pb
 
-ImageInput: TypeAlias = "npt.ArrayLike | Sequence[bytes] | Sequence[Image.Image]"
+ImageInput: TypeAlias = "npt.ArrayLike | Sequence[bytes | Image.Image]"
 """Images as an array [N, C, H, W] in [0, 1], or PNG files, or Pillow images."""
 
 
-def _is_png_list(images: object) -> bool:
+def is_file_list(images: object) -> TypeGuard[Sequence[bytes | Image.Image]]:
+    """Whether ``images`` is a list of PNG files or Pillow images rather than an array."""
     return (
         isinstance(images, list | tuple)
         and bool(images)
@@ -47,9 +50,8 @@ def _is_png_list(images: object) -> bool:
 
 
 def image_chunks(images: ImageInput, size: int) -> list[pb.Images]:
-    if _is_png_list(images):
-        items: Sequence[bytes | Image.Image] = images  # type: ignore[assignment]
-        pngs = [item if isinstance(item, bytes) else encode_png(item) for item in items]
+    if is_file_list(images):
+        pngs = [item if isinstance(item, bytes) else encode_png(item) for item in images]
         return [png_message(pngs[i : i + size]) for i in range(0, len(pngs), size)]
     array = np.asarray(images, dtype=np.float32)
     if array.ndim == 3:
@@ -186,6 +188,16 @@ def read_model_info(response: pb.GetModelInfoResponse) -> ModelInfo:
         max_items_per_request=response.max_items_per_request,
         max_request_bytes=response.max_request_bytes,
         manifest_json=response.manifest_json,
+    )
+
+
+def read_repository_entry(entry: admin_pb.RepositoryEntry) -> RepositoryEntry:
+    return RepositoryEntry(
+        name=entry.name,
+        version=entry.version,
+        state=admin_pb.VersionState.Name(entry.state).removeprefix("VERSION_STATE_"),
+        reason=entry.reason,
+        in_repository=entry.in_repository,
     )
 
 

@@ -17,11 +17,14 @@ class _Pictures:
     pngs: tuple[bytes, ...]
 
     def pil_images(self) -> list[Image.Image]:
+        """The images as Pillow images (mode ``L`` or ``RGB``), e.g. to ``.save()`` them."""
         return [to_pil(image) for image in self.images]
 
 
 @dataclass(frozen=True)
 class EncodeResult:
+    """What :meth:`Client.encode` returns: q(z|x) per image, as float32 [N, D] arrays."""
+
     model_name: str
     model_version: int
     mean: FloatArray
@@ -33,12 +36,16 @@ class EncodeResult:
 
 @dataclass(frozen=True)
 class DecodeResult(_Pictures):
+    """What :meth:`Client.decode` returns: one image per latent vector."""
+
     model_name: str
     model_version: int
 
 
 @dataclass(frozen=True)
 class SampleResult(_Pictures):
+    """What :meth:`Client.sample` returns: images, the latents they came from, the seed."""
+
     model_name: str
     model_version: int
     latents: FloatArray
@@ -47,6 +54,8 @@ class SampleResult(_Pictures):
 
 @dataclass(frozen=True)
 class InterpolateResult(_Pictures):
+    """What :meth:`Client.interpolate` returns: the path's images and latents, in order."""
+
     model_name: str
     model_version: int
     latents: FloatArray
@@ -54,6 +63,8 @@ class InterpolateResult(_Pictures):
 
 @dataclass(frozen=True)
 class ReconstructResult(_Pictures):
+    """What :meth:`Client.reconstruct` returns: reconstructions and the latent means."""
+
     model_name: str
     model_version: int
     mean: FloatArray
@@ -61,6 +72,8 @@ class ReconstructResult(_Pictures):
 
 @dataclass(frozen=True)
 class ModelStatus:
+    """One model version as :meth:`Client.list_models` reports it."""
+
     name: str
     version: int
     state: str
@@ -69,7 +82,23 @@ class ModelStatus:
 
 
 @dataclass(frozen=True)
+class RepositoryEntry:
+    """One model version in the server's repository index (or held by the server)."""
+
+    name: str
+    version: int
+    state: str
+    """``"AVAILABLE"`` (in the repository, not loaded), ``"LOADING"``, ``"READY"``,
+    ``"FAILED"`` (refused: see ``reason``) or ``"UNLOADING"``."""
+    reason: str
+    in_repository: bool
+    """False for a version that still serves though its folder was removed."""
+
+
+@dataclass(frozen=True)
 class ModelInfo:
+    """One model as :meth:`Client.model_info` describes it: shapes, limits, provenance."""
+
     name: str
     version: int
     versions: tuple[int, ...]
@@ -89,4 +118,5 @@ class ModelInfo:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
+        """(channels, height, width) of every image the model takes and gives."""
         return (self.channels, self.height, self.width)

@@ -21,7 +21,6 @@ import numpy as np
 from vaeserve.server.dataplane import codec
 from vaeserve.server.errors import InvalidArgumentError, UnavailableError
 from vaeserve.server.inference import latent
-from vaeserve.server.inference.batcher import WhyAbandoned, never_abandoned
 from vaeserve.server.inference.model_table import (
     FAILED,
     LOADING,
@@ -29,6 +28,7 @@ from vaeserve.server.inference.model_table import (
     ModelTable,
     ServedModel,
 )
+from vaeserve.server.inference.queued_request import WhyAbandoned, never_abandoned
 from vaeserve.server.settings import Settings
 from vaeserve.v1 import vae_service_pb2 as pb
 
@@ -72,95 +72,97 @@ class VaeHandlers:
     async def encode(
         self, request: pb.EncodeRequest, why_abandoned: WhyAbandoned = never_abandoned
     ) -> pb.EncodeResponse:
-        model = self.table.lookup(request.model_name, request.model_version)
-        images = await self._images_in(request.images, model, "images")
-        mean, log_var = await model.encode(images, why_abandoned)
-        reply = pb.EncodeResponse(
-            model_name=model.manifest.name, model_version=model.manifest.version
-        )
-        codec.fill_tensor(reply.mean, mean)
-        codec.fill_tensor(reply.log_var, log_var)
-        if request.sample:
-            seed = request.seed if request.HasField("seed") else latent.new_seed()
-            codec.fill_tensor(reply.z, latent.reparameterise(mean, log_var, seed))
-            reply.seed = seed
-        return reply
+        with self.table.lookup(request.model_name, request.model_version).lease() as model:
+            images = await self._images_in(request.images, model, "images")
+            mean, log_var = await model.encode(images, why_abandoned)
+            reply = pb.EncodeResponse(
+                model_name=model.manifest.name, model_version=model.manifest.version
+            )
+            codec.fill_tensor(reply.mean, mean)
+            codec.fill_tensor(reply.log_var, log_var)
+            if request.sample:
+                seed = request.seed if request.HasField("seed") else latent.new_seed()
+                codec.fill_tensor(reply.z, latent.reparameterise(mean, log_var, seed))
+                reply.seed = seed
+            return reply
 
     async def decode(
         self, request: pb.DecodeRequest, why_abandoned: WhyAbandoned = never_abandoned
     ) -> pb.DecodeResponse:
-        model = self.table.lookup(request.model_name, request.model_version)
-        codec.check_enum(request.image_format, pb.ImageFormat, "image_format")
-        latents = self._latents_in(request.latents, model, "latents")
-        images = await model.decode(latents, why_abandoned)
-        reply = pb.DecodeResponse(
-            model_name=model.manifest.name, model_version=model.manifest.version
-        )
-        await self._images_out(reply.images, images, request.image_format)
-        return reply
+        with self.table.lookup(request.model_name, request.model_version).lease() as model:
+            codec.check_enum(request.image_format, pb.ImageFormat, "image_format")
+            latents = self._latents_in(request.latents, model, "latents")
+            images = await model.decode(latents, why_abandoned)
+            reply = pb.DecodeResponse(
+                model_name=model.manifest.name, model_version=model.manifest.version
+            )
+            await self._images_out(reply.images, images, request.image_format)
+            return reply
 
     async def sample(
         self, request: pb.SampleRequest, why_abandoned: WhyAbandoned = never_abandoned
     ) -> pb.SampleResponse:
-        model = self.table.lookup(request.model_name, request.model_version)
-        if request.count < 1:
-            raise InvalidArgumentError("count must be at least 1")
-        codec.check_item_count(request.count, self._settings.max_items_per_request, "count")
-        codec.check_enum(request.image_format, pb.ImageFormat, "image_format")
-        temperature = request.temperature if request.HasField("temperature") else 1.0
-        if not (math.isfinite(temperature) and 0.0 <= temperature <= MAX_TEMPERATURE):
-            raise InvalidArgumentError(
-                f"temperature must be a finite number in [0, {MAX_TEMPERATURE:g}], "
-                f"got {temperature}"
+        with self.table.lookup(request.model_name, request.model_version).lease() as model:
+            if request.count < 1:
+                raise InvalidArgumentError("count must be at least 1")
+            codec.check_item_count(request.count, self._settings.max_items_per_request, "count")
+            codec.check_enum(request.image_format, pb.ImageFormat, "image_format")
+            temperature = request.temperature if request.HasField("temperature") else 1.0
+            if not (math.isfinite(temperature) and 0.0 <= temperature <= MAX_TEMPERATURE):
+                raise InvalidArgumentError(
+                    f"temperature must be a finite number in [0, {MAX_TEMPERATURE:g}], "
+                    f"got {temperature}"
+                )
+            seed = request.seed if request.HasField("seed") else latent.new_seed()
+            latents = latent.sample_prior(
+                request.count, model.manifest.latent_dim, temperature, seed
             )
-        seed = request.seed if request.HasField("seed") else latent.new_seed()
-        latents = latent.sample_prior(request.count, model.manifest.latent_dim, temperature, seed)
-        images = await model.decode(latents, why_abandoned)
-        reply = pb.SampleResponse(
-            model_name=model.manifest.name, model_version=model.manifest.version, seed=seed
-        )
-        codec.fill_tensor(reply.latents, latents)
-        await self._images_out(reply.images, images, request.image_format)
-        return reply
+            images = await model.decode(latents, why_abandoned)
+            reply = pb.SampleResponse(
+                model_name=model.manifest.name, model_version=model.manifest.version, seed=seed
+            )
+            codec.fill_tensor(reply.latents, latents)
+            await self._images_out(reply.images, images, request.image_format)
+            return reply
 
     async def interpolate(
         self, request: pb.InterpolateRequest, why_abandoned: WhyAbandoned = never_abandoned
     ) -> pb.InterpolateResponse:
-        model = self.table.lookup(request.model_name, request.model_version)
-        if request.steps < 2:
-            raise InvalidArgumentError("steps must be at least 2 (both endpoints included)")
-        codec.check_item_count(request.steps, self._settings.max_items_per_request, "steps")
-        codec.check_enum(request.method, pb.InterpolationMethod, "method")
-        codec.check_enum(request.image_format, pb.ImageFormat, "image_format")
-        ends = await self._endpoints(request, model, why_abandoned)
-        walk = (
-            latent.spherical_path
-            if request.method == pb.INTERPOLATION_METHOD_SPHERICAL
-            else latent.linear_path
-        )
-        path = walk(ends[0], ends[1], request.steps)
-        images = await model.decode(path, why_abandoned)
-        reply = pb.InterpolateResponse(
-            model_name=model.manifest.name, model_version=model.manifest.version
-        )
-        codec.fill_tensor(reply.latents, path)
-        await self._images_out(reply.images, images, request.image_format)
-        return reply
+        with self.table.lookup(request.model_name, request.model_version).lease() as model:
+            if request.steps < 2:
+                raise InvalidArgumentError("steps must be at least 2 (both endpoints included)")
+            codec.check_item_count(request.steps, self._settings.max_items_per_request, "steps")
+            codec.check_enum(request.method, pb.InterpolationMethod, "method")
+            codec.check_enum(request.image_format, pb.ImageFormat, "image_format")
+            ends = await self._endpoints(request, model, why_abandoned)
+            walk = (
+                latent.spherical_path
+                if request.method == pb.INTERPOLATION_METHOD_SPHERICAL
+                else latent.linear_path
+            )
+            path = walk(ends[0], ends[1], request.steps)
+            images = await model.decode(path, why_abandoned)
+            reply = pb.InterpolateResponse(
+                model_name=model.manifest.name, model_version=model.manifest.version
+            )
+            codec.fill_tensor(reply.latents, path)
+            await self._images_out(reply.images, images, request.image_format)
+            return reply
 
     async def reconstruct(
         self, request: pb.ReconstructRequest, why_abandoned: WhyAbandoned = never_abandoned
     ) -> pb.ReconstructResponse:
-        model = self.table.lookup(request.model_name, request.model_version)
-        codec.check_enum(request.image_format, pb.ImageFormat, "image_format")
-        images = await self._images_in(request.images, model, "images")
-        mean, _ = await model.encode(images, why_abandoned)
-        decoded = await model.decode(mean, why_abandoned)
-        reply = pb.ReconstructResponse(
-            model_name=model.manifest.name, model_version=model.manifest.version
-        )
-        await self._images_out(reply.images, decoded, request.image_format)
-        codec.fill_tensor(reply.mean, mean)
-        return reply
+        with self.table.lookup(request.model_name, request.model_version).lease() as model:
+            codec.check_enum(request.image_format, pb.ImageFormat, "image_format")
+            images = await self._images_in(request.images, model, "images")
+            mean, _ = await model.encode(images, why_abandoned)
+            decoded = await model.decode(mean, why_abandoned)
+            reply = pb.ReconstructResponse(
+                model_name=model.manifest.name, model_version=model.manifest.version
+            )
+            await self._images_out(reply.images, decoded, request.image_format)
+            codec.fill_tensor(reply.mean, mean)
+            return reply
 
     async def list_models(self, request: pb.ListModelsRequest) -> pb.ListModelsResponse:
         return pb.ListModelsResponse(

@@ -15,10 +15,13 @@ onnxruntime runs each call on one thread (intra-op threads fight the gRPC thread
 small machine; concurrent batches do not). A second batch starts only when a full batch is
 already waiting, so light load still forms big batches; under load one more full batch per
 worker waits in the executor, so no worker idles while the event loop is busy elsewhere.
-When workers are idle and the only
-batch is big (at least two parts of ``min_split_size`` items), it is cut into one part per
-idle worker, so a lone large request uses every core. Parts of a request may finish in any
-order; its outputs are put back together by position.
+When workers are idle and the only batch is big (at least two parts of ``min_split_size``
+items), it is cut into one part per idle worker, so a lone large request uses every core.
+Parts of a request may finish in any order; its outputs are put back together by position
+(:mod:`~vaeserve.server.inference.queued_request`).
+
+A batch that :class:`~vaeserve.server.inference.batch_cost.BatchCostEstimate` knows to be
+cheaper than a thread hand-off runs on the event loop instead of a worker.
 
 Under ``--fair-share`` the executor is the shared
 :class:`~vaeserve.server.inference.pool.InferencePool`, told each batch's size so that a
@@ -31,8 +34,8 @@ cancelled or whose deadline passed is dropped and counted, never computed. The q
 bounded in items: past it ``submit`` raises :class:`QueueFullError` at once. An exception
 in one batch fails that batch's requests only; the loop survives everything.
 
-:class:`Unbatched` has the same ``submit`` and runs each request as its own call (the
-``--no-batching`` mode and the baseline the benchmark compares against).
+:class:`~vaeserve.server.inference.unbatched.Unbatched` has the same ``submit`` and runs
+each request as its own call (the ``--no-batching`` mode).
 """
 
 from __future__ import annotations
@@ -48,63 +51,28 @@ from concurrent.futures import Executor
 
 import numpy as np
 
-from vaeserve.server.errors import (
-    DeadlineExceededError,
-    QueueFullError,
-    RequestCancelledError,
-    UnavailableError,
-)
+from vaeserve.server.errors import QueueFullError, UnavailableError
+from vaeserve.server.inference.batch_cost import BatchCostEstimate
 from vaeserve.server.inference.pool import InferencePool
+from vaeserve.server.inference.queued_request import (
+    Outputs,
+    QueuedRequest,
+    RunBatch,
+    Slice,
+    WhyAbandoned,
+    abandoned_error,
+    cut_slices,
+    gather_inputs,
+    never_abandoned,
+)
 from vaeserve.server.metrics import GraphMetrics
 
 log = logging.getLogger(__name__)
 
-Outputs = tuple[np.ndarray, ...]
-RunBatch = Callable[[np.ndarray], Outputs]
-# Asked before a request's items are computed: None while its client still waits for it,
-# else why not ("cancelled" or "deadline_exceeded"), and its items are dropped.
-WhyAbandoned = Callable[[], str | None]
-
-_DROP_ERRORS = {"cancelled": RequestCancelledError, "deadline_exceeded": DeadlineExceededError}
 # Below this many items a part's fixed costs (a thread hand-off, a small onnxruntime call)
 # outweigh what a second core saves.
 MIN_SPLIT_SIZE = 32
-# How many recent batches of a size class its cost estimate is the fastest of.
-COST_WINDOW = 32
-# Every PROBE_EVERY-th batch of a size class estimated dearer than the inline bound, but by
-# less than PROBE_WITHIN times, runs inline once to be timed there (see Batcher._is_cheap).
-PROBE_EVERY = 32
-PROBE_WITHIN = 4.0
-
-
-def never_abandoned() -> str | None:
-    return None
-
-
-class _Request:
-    """A request's items, how many were taken into batches, and the parts computed so far."""
-
-    __slots__ = ("computed", "enqueued", "future", "inputs", "parts", "taken", "why_abandoned")
-
-    def __init__(
-        self, inputs: np.ndarray, why_abandoned: WhyAbandoned, future: asyncio.Future[Outputs]
-    ):
-        self.inputs = inputs
-        self.why_abandoned = why_abandoned
-        self.future = future
-        self.enqueued = time.perf_counter()
-        self.taken = 0
-        self.computed = 0
-        # Outputs of items [start, start + n) by start: parts may finish out of order.
-        self.parts: dict[int, Outputs] = {}
-
-    @property
-    def size(self) -> int:
-        return int(self.inputs.shape[0])
-
-
-# One slice of one request: (request, start, stop).
-Slice = tuple[_Request, int, int]
+SHUTTING_DOWN = "the server is shutting down"
 
 
 class Batcher:
@@ -137,17 +105,10 @@ class Batcher:
         # x256 ran 10-15% slower batched than unbatched before this).
         self._max_in_flight = 2 * self._workers
         self._min_split = max(1, min_split_size)
-        self._inline_below = inline_below_s
         self._cost_clock = cost_clock
-        # Seconds a batch of each size class (batch size's bit length) costs: what decides
-        # whether the next batch of that class is cheap enough to run inline. A batch is never
-        # cheaper than its compute, only slower (a cold worker thread, a preempted core, a
-        # wait for the GIL), so the estimate is the fastest of the last COST_WINDOW batches of
-        # the class. Kept on the event loop thread only.
-        self._timings: dict[int, collections.deque[float]] = {}
-        self._seconds: dict[int, float] = {}
-        self._probe_counts: dict[int, int] = {}
-        self._queue: collections.deque[_Request] = collections.deque()
+        # What decides whether a batch is cheap enough to run on the event loop.
+        self._costs = BatchCostEstimate(inline_below_s)
+        self._queue: collections.deque[QueuedRequest] = collections.deque()
         self._queued_items = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         # At most one pump waits in the event loop's ready queue, and one timer for a
@@ -159,20 +120,24 @@ class Batcher:
         self._running: dict[int, list[Slice]] = {}
         self._batch_numbers = itertools.count()
         self._closed = False
+        self._closed_because = SHUTTING_DOWN
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
 
-    async def close(self) -> None:
+    async def close(self, why: str = SHUTTING_DOWN) -> None:
+        """Refuse new items and fail the queued and running ones with UNAVAILABLE, saying
+        ``why`` (an unload drains the version's requests before it closes its batchers)."""
         self._closed = True
+        self._closed_because = why
         if self._timer is not None:
             self._timer.cancel()
         running, self._running = self._running, {}
         for batch in running.values():
             for request, _, _ in batch:
-                _fail(request, UnavailableError("the server is shutting down"))
+                request.fail(UnavailableError(why))
         for request in self._queue:
-            _fail(request, UnavailableError("the server is shutting down; retry elsewhere"))
+            request.fail(UnavailableError(f"{why}; retry elsewhere"))
         self._queue.clear()
         self._add_queued(-self._queued_items)
 
@@ -181,7 +146,7 @@ class Batcher:
     ) -> Outputs:
         """Queue ``inputs`` [N, ...] and return the graph's outputs for them, in order."""
         if self._closed:
-            raise UnavailableError("the server is shutting down; retry elsewhere")
+            raise UnavailableError(f"{self._closed_because}; retry elsewhere")
         size = int(inputs.shape[0])
         if self._queued_items + size > self._max_queued:
             raise QueueFullError(
@@ -191,7 +156,7 @@ class Batcher:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         loop = self._loop
-        request = _Request(inputs, why_abandoned, loop.create_future())
+        request = QueuedRequest(inputs, why_abandoned, loop.create_future())
         self._queue.append(request)
         self._add_queued(size)
         if not self._pump_pending:
@@ -253,13 +218,13 @@ class Batcher:
         self._pump()
 
     def _start(self, part: list[Slice]) -> None:
-        inputs = _gather_inputs(part)
+        inputs = gather_inputs(part)
         size = int(inputs.shape[0])
-        if self._is_cheap(size):
+        if self._costs.runs_inline(size):
             # Cheaper than the hand-off to a worker and back (two thread wake-ups, which
             # on a small VM cost more than a small MLP call): run it here and now.
             outputs, error, cost = self._compute(inputs)
-            self._record_cost(size, cost)
+            self._costs.record(size, cost)
             self._settle(part, outputs, error)
             return
         number = next(self._batch_numbers)
@@ -273,20 +238,6 @@ class Batcher:
             del self._running[number]
             for request, _, _ in part:
                 self._abandon(request, UnavailableError(f"cannot run the batch: {error}"))
-
-    def _is_cheap(self, size: int) -> bool:
-        size_class = size.bit_length()
-        seconds = self._seconds.get(size_class)
-        if seconds is None:
-            return False
-        if seconds < self._inline_below:
-            return True
-        # A worker's timing also holds its wait for the GIL and a cold thread's start, so a
-        # call that is cheap here can look dear there, and would then never be timed here.
-        # Now and then a class that is not far off is tried here: its time is its own.
-        count = self._probe_counts.get(size_class, 0) + 1
-        self._probe_counts[size_class] = count
-        return seconds < PROBE_WITHIN * self._inline_below and count % PROBE_EVERY == 0
 
     def _compute(self, inputs: np.ndarray) -> tuple[Outputs | None, Exception | None, float]:
         """Run one batch (on any thread): its outputs or its error, and its cost in seconds.
@@ -309,19 +260,8 @@ class Batcher:
         self._metrics.inference.observe(seconds)
         self._metrics.batch_size.observe(size)
         self._metrics.items.inc(size)
-        # A clock too coarse to see the batch reads 0, which _record_cost would skip.
+        # A clock too coarse to see the batch reads 0, which the estimate would skip.
         return outputs, None, max(cost, 1e-9)
-
-    def _record_cost(self, size: int, seconds: float) -> None:
-        """On the event loop: one more timing of a batch of ``size`` (0 s: it failed)."""
-        if seconds <= 0:
-            return
-        size_class = size.bit_length()
-        window = self._timings.get(size_class)
-        if window is None:
-            window = self._timings[size_class] = collections.deque(maxlen=COST_WINDOW)
-        window.append(seconds)
-        self._seconds[size_class] = min(window)
 
     def _work(self, number: int, inputs: np.ndarray) -> None:
         """On an inference thread: run one batch and hand the outcome to the event loop."""
@@ -340,7 +280,7 @@ class Batcher:
         error: Exception | None,
         cost: float,
     ) -> None:
-        self._record_cost(size, cost)
+        self._costs.record(size, cost)
         batch = self._running.pop(number, None)
         if batch is not None:  # None: close() has already failed its requests
             self._settle(batch, outputs, error)
@@ -355,7 +295,7 @@ class Batcher:
         offset = 0
         for request, start, stop in batch:
             count = stop - start
-            _deliver(request, start, tuple(out[offset : offset + count] for out in outputs))
+            request.deliver(start, tuple(out[offset : offset + count] for out in outputs))
             offset += count
 
     def _split(self, batch: list[Slice]) -> list[list[Slice]]:
@@ -366,7 +306,7 @@ class Batcher:
         if ways < 2 or self._queued_items >= self._max_batch:
             return [batch]
         sizes = [size // ways + (i < size % ways) for i in range(ways)]
-        return _cut(batch, sizes)
+        return cut_slices(batch, sizes)
 
     def _take(self) -> list[Slice]:
         """Slices (request, start, stop) for the next batch, dropping unwanted requests."""
@@ -389,7 +329,7 @@ class Batcher:
         self._add_queued(-(self._max_batch - room))
         return batch
 
-    def _drop_if_abandoned(self, request: _Request) -> bool:
+    def _drop_if_abandoned(self, request: QueuedRequest) -> bool:
         try:
             reason = request.why_abandoned() or ("cancelled" if request.future.done() else None)
         except Exception:  # a context that cannot answer belongs to a finished RPC
@@ -400,107 +340,13 @@ class Batcher:
         self._queue.popleft()
         self._add_queued(-remaining)
         self._metrics.dropped(reason, remaining)
-        _fail(request, _DROP_ERRORS[reason](f"request dropped before compute: {reason}"))
+        request.fail(abandoned_error(reason))
         return True
 
-    def _abandon(self, request: _Request, error: Exception) -> None:
+    def _abandon(self, request: QueuedRequest, error: Exception) -> None:
         """Fail a request and take its not-yet-batched items off the queue."""
         if request.taken < request.size and request in self._queue:
             self._queue.remove(request)
             self._add_queued(-(request.size - request.taken))
             request.taken = request.size
-        _fail(request, error)
-
-
-def _cut(batch: list[Slice], sizes: list[int]) -> list[list[Slice]]:
-    """``batch`` cut into consecutive parts of ``sizes`` items, slices split where needed."""
-    parts: list[list[Slice]] = []
-    pending = collections.deque(batch)
-    for size in sizes:
-        part: list[Slice] = []
-        while size > 0:
-            request, start, stop = pending.popleft()
-            end = min(stop, start + size)
-            part.append((request, start, end))
-            size -= end - start
-            if end < stop:
-                pending.appendleft((request, end, stop))
-        parts.append(part)
-    return parts
-
-
-def _gather_inputs(batch: list[Slice]) -> np.ndarray:
-    if len(batch) == 1:
-        request, start, stop = batch[0]
-        return request.inputs if (start, stop) == (0, request.size) else request.inputs[start:stop]
-    return np.concatenate([request.inputs[start:stop] for request, start, stop in batch])
-
-
-def _deliver(request: _Request, start: int, part: Outputs) -> None:
-    """Keep a computed part; once every item is computed, answer with them in order."""
-    if request.future.done():
-        return
-    request.parts[start] = part
-    request.computed += len(part[0])
-    if request.computed < request.size:
-        return
-    if len(request.parts) == 1:
-        request.future.set_result(part)
-        return
-    ordered = [request.parts[key] for key in sorted(request.parts)]
-    request.future.set_result(tuple(np.concatenate(p) for p in zip(*ordered, strict=True)))
-
-
-def _fail(request: _Request, error: Exception) -> None:
-    if not request.future.done():
-        request.future.set_exception(error)
-
-
-class Unbatched:
-    """Same contract as :class:`Batcher`, one onnxruntime call per request."""
-
-    def __init__(
-        self, run: RunBatch, executor: Executor, metrics: GraphMetrics, *, max_queue_size: int
-    ) -> None:
-        self._run = run
-        self._executor = executor
-        self._metrics = metrics
-        self._max_queued = max_queue_size
-        self._in_flight = 0
-
-    def start(self) -> None:
-        """Nothing to start; present so both kinds are driven the same way."""
-
-    async def close(self) -> None:
-        """Nothing to stop: requests in flight finish on the executor."""
-
-    async def submit(
-        self, inputs: np.ndarray, why_abandoned: WhyAbandoned = never_abandoned
-    ) -> Outputs:
-        size = int(inputs.shape[0])
-        if self._in_flight + size > self._max_queued:
-            raise QueueFullError(
-                f"{self._in_flight} items are in flight and the limit is {self._max_queued}: "
-                "retry later or on another replica"
-            )
-        reason = why_abandoned()
-        if reason is not None:
-            self._metrics.dropped(reason, size)
-            raise _DROP_ERRORS[reason](f"request dropped before compute: {reason}")
-        self._in_flight += size
-        self._metrics.queue_depth.set(self._in_flight)
-        try:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._timed_run, inputs
-            )
-        finally:
-            self._in_flight -= size
-            self._metrics.queue_depth.set(self._in_flight)
-
-    def _timed_run(self, inputs: np.ndarray) -> Outputs:
-        started = time.perf_counter()
-        outputs = self._run(inputs)
-        self._metrics.inference.observe(time.perf_counter() - started)
-        self._metrics.batch_size.observe(inputs.shape[0])
-        self._metrics.items.inc(inputs.shape[0])
-        return outputs
+        request.fail(error)

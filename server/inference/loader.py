@@ -1,12 +1,16 @@
 """Open a verified model version: two sessions, a check against its manifest, warm-up.
 
-Runs on the inference thread pool at start-up. A version whose graphs onnxruntime cannot
+Runs off the event loop (at start-up and whenever a version is loaded while serving).
+Each graph is read once, its bytes checked against the manifest's SHA-256 again, and the
+session built from those very bytes: a file replaced between the repository scan and the
+load is refused, never served. A version whose graphs onnxruntime cannot
 open, whose inputs or outputs are not named as the contract says, or whose outputs for one
 item disagree with the manifest's shapes is refused with that reason; the others serve.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -16,10 +20,12 @@ import numpy as np
 
 from vaeserve.manifest import DECODER_FILE, ENCODER_FILE, Manifest
 from vaeserve.server.errors import ModelRefusedError
-from vaeserve.server.inference.batcher import Batcher, RunBatch, Unbatched
+from vaeserve.server.inference.batcher import Batcher
 from vaeserve.server.inference.model_table import ServedModel
+from vaeserve.server.inference.queued_request import RunBatch
 from vaeserve.server.inference.repository import VersionEntry
 from vaeserve.server.inference.sessions import CPU, GraphSession
+from vaeserve.server.inference.unbatched import Unbatched
 from vaeserve.server.metrics import Metrics
 from vaeserve.server.settings import Settings
 
@@ -57,8 +63,19 @@ class Loader:
     def _session(
         self, entry: VersionEntry, file: str, input_name: str, outputs: tuple[str, ...]
     ) -> GraphSession:
+        manifest = entry.manifest
+        assert manifest is not None
+        contents = (entry.path / file).read_bytes()
+        digest = hashlib.sha256(contents).hexdigest()
+        if digest != manifest.sha256[file]:
+            raise ContractError(
+                f"{file} changed after it was checked (SHA-256 {digest[:12]}..., the manifest "
+                f"records {manifest.sha256[file][:12]}...); publish versions by renaming a "
+                "finished folder into place"
+            )
         return GraphSession(
             entry.path / file,
+            contents=contents,
             input_name=input_name,
             output_names=outputs,
             providers=self.providers,

@@ -3,19 +3,31 @@
 A :class:`ServedModel` is what the servicer awaits: ``encode`` and ``decode`` send items
 through the version's batchers. The :class:`ModelTable` holds every version the repository
 scan found, refused ones included, and answers "which model serves this request".
+
+The table is the one owner of which versions exist: versions come and go only through
+:meth:`ModelTable.add`, :meth:`ModelTable.mark_ready`, :meth:`ModelTable.mark_failed` and
+:meth:`ModelTable.remove`, all called on the event loop, so a lookup sees either the old set
+or the new one, never a half-made change. A request holds its version through
+:meth:`ServedModel.lease` from lookup to reply; an unloaded version waits for its leases to
+end (:meth:`ServedModel.drain`) before its batchers close, so nothing admitted is lost.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from vaeserve.manifest import Manifest
 from vaeserve.server.errors import InvalidArgumentError, NotFoundError, UnavailableError, shown
-from vaeserve.server.inference.batcher import Batcher, Unbatched, WhyAbandoned
+from vaeserve.server.inference.batcher import SHUTTING_DOWN, Batcher
+from vaeserve.server.inference.queued_request import WhyAbandoned
 from vaeserve.server.inference.repository import VersionEntry
 from vaeserve.server.inference.sessions import GraphSession
+from vaeserve.server.inference.unbatched import Unbatched
 from vaeserve.server.security.redact import without_paths
 
 LOADING, READY, FAILED = "loading", "ready", "failed"
@@ -36,6 +48,38 @@ class ServedModel:
         self.decoder_session = decoder
         self.provider = decoder.provider
         self._encoder, self._decoder = queues
+        self._leases = 0
+        self._idle: asyncio.Event | None = None
+
+    @property
+    def leases(self) -> int:
+        """Requests holding this version now (between their lookup and their reply)."""
+        return self._leases
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[ServedModel]:
+        """Hold this version for one request: an unload waits for the lease to end."""
+        self._leases += 1
+        try:
+            yield self
+        finally:
+            self._leases -= 1
+            if self._leases == 0 and self._idle is not None:
+                self._idle.set()
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait until no request holds this version (True), or ``timeout_s`` passes (False).
+
+        Call it after the version left the table: no new lease can start then.
+        """
+        if self._leases == 0:
+            return True
+        self._idle = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -55,13 +99,16 @@ class ServedModel:
         self._encoder.start()
         self._decoder.start()
 
-    async def close(self) -> None:
-        await self._encoder.close()
-        await self._decoder.close()
+    async def close(self, why: str = SHUTTING_DOWN) -> None:
+        """Close both batchers; anything still queued fails with UNAVAILABLE saying ``why``."""
+        await self._encoder.close(why)
+        await self._decoder.close(why)
 
 
 @dataclass
 class VersionState:
+    """One version's place in the table: its entry, state, reason and (when ready) model."""
+
     entry: VersionEntry
     state: str
     reason: str = ""
@@ -87,6 +134,32 @@ class ModelTable:
             by_version = table.versions.setdefault(entry.name, {})
             by_version[entry.version] = VersionState(entry, state, entry.reason)
         return table
+
+    def add(self, entry: VersionEntry) -> VersionState:
+        """Record ``entry``: LOADING when it passed the repository's checks, else FAILED
+        with its reason. Replaces a refused record of the same version, never a served one."""
+        by_version = self.versions.setdefault(entry.name, {})
+        present = by_version.get(entry.version)
+        if present is not None and present.state != FAILED:
+            raise ValueError(f"{entry.name} version {entry.version} is {present.state} already")
+        state = VersionState(entry, LOADING if entry.ok else FAILED, entry.reason)
+        by_version[entry.version] = state
+        return state
+
+    def remove(self, name: str, version: int) -> VersionState:
+        """Forget ``name`` at ``version``: lookups answer NOT_FOUND for it from now on.
+
+        A model left without versions is forgotten too. Raises KeyError if it is not here.
+        """
+        by_version = self.versions[name]
+        state = by_version.pop(version)
+        if not by_version:
+            del self.versions[name]
+        return state
+
+    def state(self, name: str, version: int) -> VersionState | None:
+        """The record of ``name`` at ``version``, or None."""
+        return self.versions.get(name, {}).get(version)
 
     def mark_ready(self, model: ServedModel) -> None:
         """``model`` serves from now on (its batchers already started)."""

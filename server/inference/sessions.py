@@ -150,8 +150,12 @@ class GraphSession:
         intra_op_threads: int,
         max_batch_size: int,
         pad_to_buckets: bool | None = None,
+        contents: bytes | None = None,
     ) -> None:
-        """``pad_to_buckets`` defaults to on for CUDA only; on CPU it serves to test the path."""
+        """``pad_to_buckets`` defaults to on for CUDA only; on CPU it serves to test the path.
+        ``contents``, when given, are the graph's bytes already read (and hash-checked) from
+        ``path``: the session is built from them, so a file changed after its check cannot
+        slip in."""
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
@@ -159,9 +163,8 @@ class GraphSession:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Spinning workers burn the CPU the event loop and other sessions need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(path), options, providers=provider_options(providers)
-        )
+        source: str | bytes = str(path) if contents is None else contents
+        self._session = ort.InferenceSession(source, options, providers=provider_options(providers))
         # What onnxruntime really uses (it falls back to CPU silently), and with what options.
         self.provider: str = self._session.get_providers()[0]
         self.provider_options: dict[str, str] = dict(

@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 
 from vaeserve.server.dataplane.handlers import VaeHandlers
-from vaeserve.server.inference.batcher import WhyAbandoned
+from vaeserve.server.inference.queued_request import WhyAbandoned
 from vaeserve.server.metrics import Metrics
 from vaeserve.server.rpc.status import rpc
 from vaeserve.v1 import vae_service_pb2 as pb

@@ -4,7 +4,9 @@
 (:func:`grpc_code` maps the error tree's :class:`Code` to grpc's) and message; anything
 else is a bug, logged once with its traceback and reported as INTERNAL with a fixed text
 (no internals leak to clients). The same wrapper records
-``vaeserve_requests_total`` and ``vaeserve_request_duration_seconds``.
+``vaeserve_requests_total`` and ``vaeserve_request_duration_seconds``, labelled
+``protocol="grpc"`` (the HTTP front, :mod:`vaeserve.server.http`, records ``http``), and,
+for replies that name the version that answered, ``vaeserve_version_requests_total``.
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from typing import Any, Protocol, TypeVar
 
 import grpc
 
-from vaeserve.server.errors import Code, RequestError
-from vaeserve.server.metrics import Metrics
+from vaeserve.server.errors import INTERNAL_MESSAGE, Code, RequestError
+from vaeserve.server.metrics import GRPC, Metrics
 
 log = logging.getLogger(__name__)
 
-INTERNAL_MESSAGE = "internal server error; the server log has the details"
 # Details travel percent-encoded in a trailer: 2 KiB of UTF-8 stays under grpc's 8 KiB limit.
 MAX_DETAILS_BYTES = 2048
 
@@ -32,7 +33,7 @@ Request = TypeVar("Request")
 Reply = TypeVar("Reply")
 
 
-class Edge(Protocol):
+class MeteredServicer(Protocol):
     """What a servicer offers the wrapper: its metrics and a guard run before each call."""
 
     metrics: Metrics
@@ -46,10 +47,14 @@ Handler = Callable[[Any, Request, grpc.aio.ServicerContext[Request, Reply]], Awa
 
 
 def rpc(method: str) -> Callable[[Handler[Request, Reply]], Handler[Request, Reply]]:
+    """Decorate the servicer's ``method``: map its errors to statuses, count and time it."""
+
     def wrap(handler: Handler[Request, Reply]) -> Handler[Request, Reply]:
         @functools.wraps(handler)
         async def guarded(
-            self: Edge, request: Request, context: grpc.aio.ServicerContext[Request, Reply]
+            self: MeteredServicer,
+            request: Request,
+            context: grpc.aio.ServicerContext[Request, Reply],
         ) -> Reply:
             started = time.perf_counter()
             model = self.model_label(request)
@@ -66,6 +71,9 @@ def rpc(method: str) -> Callable[[Handler[Request, Reply]], Handler[Request, Rep
                 code, message = grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
             else:
                 _record(self.metrics, method, model, grpc.StatusCode.OK, started)
+                version = getattr(reply, "model_version", 0)
+                if version:  # data-plane replies say which version answered
+                    self.metrics.version_answered(reply.model_name, version)  # type: ignore[attr-defined]
                 return reply
             # Recorded before the status leaves, so a client never sees an uncounted error.
             _record(self.metrics, method, model, code, started)
@@ -92,7 +100,7 @@ def fit_for_trailer(message: str) -> str:
 def _record(
     metrics: Metrics, method: str, model: str, code: grpc.StatusCode, started: float
 ) -> None:
-    metrics.request_finished(method, model, code.name, time.perf_counter() - started)
+    metrics.request_finished(method, model, code.name, time.perf_counter() - started, protocol=GRPC)
 
 
 def _why_cancelled(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:

@@ -14,10 +14,11 @@ import hmac
 from vaeserve.server.errors import UnauthenticatedError
 
 MISSING = (
-    "this server needs a bearer token: send the metadata 'authorization: Bearer <token>' "
+    "this server needs a bearer token: send 'authorization: Bearer <token>' as gRPC metadata "
+    "or an HTTP header "
     "(vaeserve-client --token, or ClientOptions(token=...))"
 )
-MALFORMED = "the authorization metadata must read 'Bearer <token>'"
+MALFORMED = "the authorization metadata or header must read 'Bearer <token>'"
 REFUSED = "the bearer token was not accepted; check the token this server was given"
 
 

@@ -6,7 +6,8 @@ names the file and the problem, instead of grpc's "Failed to bind" or a tracebac
 
 - ``tls_cert_file`` + ``tls_key_file``: TLS. Adding ``tls_client_ca_file``: mutual TLS,
   clients must present a certificate signed by one of those CAs (grpc checks it in the
-  handshake, before any request is read).
+  handshake, before any request is read). The HTTP port uses the same files through
+  :func:`ssl_context`, with the same rules.
 - ``auth_token_file`` or ``auth_token`` (``VAESERVE_AUTH_TOKEN``): the bearer token that
   :class:`vaeserve.server.security.bearer.BearerTokenInterceptor` checks on every call.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +71,27 @@ def server_credentials(files: TlsFiles) -> grpc.ServerCredentials:
         root_certificates=files.client_ca,
         require_client_auth=files.mutual,
     )
+
+
+def ssl_context(files: TlsFiles, settings: Settings) -> ssl.SSLContext:
+    """The HTTP port's TLS, from the same files as gRPC's: TLS 1.2 or later, and with a
+    client CA a client certificate is required in the handshake, as grpc requires it."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    assert settings.tls_cert_file is not None and settings.tls_key_file is not None
+    try:
+        context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+        if files.client_ca is not None:
+            context.load_verify_locations(cadata=files.client_ca.decode("ascii", "replace"))
+            context.verify_mode = ssl.CERT_REQUIRED
+    except (ssl.SSLError, ValueError) as error:
+        raise SecurityConfigError(
+            f"the TLS certificate {settings.tls_cert_file} and key {settings.tls_key_file} "
+            f"cannot serve HTTPS (are both PEM, and does the key belong to the certificate?): "
+            f"{error}"
+        ) from error
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 def read_token(settings: Settings) -> str | None:

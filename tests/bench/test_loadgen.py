@@ -1,8 +1,10 @@
 """The load generator's requests and its check of the answers it gets."""
 
-import numpy as np
+from pathlib import Path
+
 import pytest
 
+import vaeserve.bench
 from vaeserve.bench.config import ModelShape, Scenario
 from vaeserve.bench.loadgen import (
     MAX_WINDOW_S,
@@ -12,6 +14,7 @@ from vaeserve.bench.loadgen import (
     build_request,
     measure_window_s,
 )
+from vaeserve.client.tensors import from_tensor
 from vaeserve.v1 import vae_service_pb2 as pb
 
 SHAPE = ModelShape("tiny", latent_dim=3, channels=1, height=4, width=5)
@@ -25,8 +28,8 @@ def test_decode_request_carries_one_latent_vector_per_item():
 
 def test_encode_request_carries_images_in_the_unit_interval():
     request = pb.EncodeRequest.FromString(build_request(Scenario("tiny", "Encode", 2, 1), SHAPE))
-    images = np.frombuffer(request.images.tensor.data, dtype="<f4")
-    assert list(request.images.tensor.shape) == [2, 1, 4, 5]
+    images = from_tensor(request.images.tensor)
+    assert images.shape == (2, 1, 4, 5)
     assert images.min() >= 0.0 and images.max() <= 1.0
 
 
@@ -65,3 +68,11 @@ def test_a_scenario_of_fast_calls_is_measured_for_the_asked_duration():
 
 def test_the_measured_window_is_capped():
     assert measure_window_s(1.0, [(0.0, 600.0, "OK")]) == MAX_WINDOW_S
+
+
+def test_the_benchmark_has_no_tensor_layout_of_its_own():
+    """The wire's float32 layout is written once, in the client SDK the benchmark reuses."""
+    sources = Path(vaeserve.bench.__file__).parent.glob("*.py")
+    layout = ("frombuffer", "tobytes", "<f4")
+    found = {s.name: [w for w in layout if w in s.read_text()] for s in sources}
+    assert {name: words for name, words in found.items() if words} == {}

@@ -3,9 +3,10 @@
 import asyncio
 
 import numpy as np
+import pytest
 
-from tests.client.conftest import GREY, RGB
-from vaeserve.client import AsyncClient, NotFoundError
+from tests.client.conftest import GREY, RGB, large_photo
+from vaeserve.client import AsyncClient, InvalidArgumentError, NotFoundError
 
 
 def test_async_client_serves_every_method(address: str) -> None:
@@ -41,3 +42,20 @@ def test_async_client_raises_not_found_for_an_unknown_model(address: str) -> Non
                 raise AssertionError("NotFoundError expected")
 
     asyncio.run(scenario())
+
+
+def test_async_encode_with_resize_takes_a_large_photo(address: str) -> None:
+    async def scenario() -> np.ndarray:
+        async with AsyncClient(address) as client:
+            return (await client.encode(RGB, [large_photo()], resize=True)).mean
+
+    assert asyncio.run(scenario()).shape == (1, 4)
+
+
+def test_async_encode_of_a_large_photo_without_resize_names_the_option(address: str) -> None:
+    async def scenario() -> None:
+        async with AsyncClient(address) as client:
+            await client.encode(RGB, [large_photo()])
+
+    with pytest.raises(InvalidArgumentError, match="takes 8x8 RGB images; pass resize=True"):
+        asyncio.run(scenario())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.client.conftest import GREY, RGB
+from tests.client.conftest import GREY, RGB, large_photo
 from vaeserve.client.cli import main
 
 
@@ -128,3 +128,49 @@ def test_target_defaults_to_the_environment_variable(
     monkeypatch.setenv("VAESERVE_TARGET", address)
     assert main(["models"]) == 0
     assert GREY in capsys.readouterr().out
+
+
+@pytest.fixture()
+def large_photo_file(tmp_path: Path) -> Path:
+    path = tmp_path / "photo.png"
+    path.write_bytes(large_photo())
+    return path
+
+
+def test_encode_of_a_large_photo_without_resize_names_the_file_and_flag(
+    address: str, large_photo_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(address, "encode", GREY, str(large_photo_file)) == 1
+    err = capsys.readouterr().err
+    assert f"{large_photo_file} is 640x480; the model tiny-grey takes 8x8 grey images" in err
+    assert "--resize on the command line" in err and err.count("\n") == 1
+
+
+def test_encode_with_resize_writes_latents_for_a_large_photo(
+    address: str, tmp_path: Path, large_photo_file: Path
+) -> None:
+    latents = tmp_path / "z.npy"
+    argv = ["encode", GREY, "--resize", str(large_photo_file), "--out", str(latents)]
+    assert run(address, *argv) == 0
+    assert np.load(latents).shape == (1, 2)
+
+
+def test_reconstruct_with_resize_shows_the_scaled_original(
+    address: str, tmp_path: Path, large_photo_file: Path
+) -> None:
+    out = tmp_path / "r.png"
+    argv = ["reconstruct", RGB, "--resize", str(large_photo_file), "--out", str(out)]
+    assert run(address, *argv) == 0
+    with Image.open(out) as grid:
+        assert grid.size == (9 + 1, 2 * 9 + 1)
+        assert grid.mode == "RGB"
+
+
+def test_interpolate_with_resize_takes_photos_of_different_sizes(
+    address: str, tmp_path: Path, large_photo_file: Path, grey_pngs: list[Path]
+) -> None:
+    out = tmp_path / "i.png"
+    argv = ["interpolate", GREY, "--resize", "--images", str(large_photo_file), str(grey_pngs[0])]
+    assert run(address, *argv, "--steps", "4", "--out", str(out)) == 0
+    with Image.open(out) as strip:
+        assert strip.size == (4 * 9 + 1, 9 + 1)

@@ -28,5 +28,6 @@ def test_node_client_tests_pass_against_the_server(address: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout
     assert "# skipped 0" in result.stdout
-    # 7 against the server (1 suite + 6 subtests), 4 retry tests against their own server
-    assert "# pass 11" in result.stdout, result.stdout
+    # 10 against the server (1 suite + 9 subtests); 4 retry and 4 channel tests against
+    # servers of their own
+    assert "# pass 18" in result.stdout, result.stdout

@@ -3,10 +3,11 @@
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from tests.client.conftest import GREY, RGB
-from vaeserve.client import Client
+from tests.client.conftest import GREY, RGB, large_photo
+from vaeserve.client import Client, InvalidArgumentError
 
 
 def test_list_models_reports_the_tiny_models_ready(client: Client) -> None:
@@ -77,3 +78,40 @@ def test_reconstruct_accepts_pillow_images(client: Client) -> None:
     assert result.images.shape == (3, 1, 8, 8)
     assert result.mean.shape == (3, 2)
     assert len(result.pil_images()) == 3
+
+
+def test_encode_of_a_large_photo_without_resize_says_how_to_fix_it(client: Client) -> None:
+    with pytest.raises(InvalidArgumentError) as refused:
+        client.encode(GREY, [large_photo()])
+    assert "images[0] is 640x480; the model tiny-grey takes 8x8 grey images" in str(refused.value)
+    assert "pass resize=True (--resize on the command line)" in refused.value.details
+
+
+def test_encode_with_resize_takes_a_large_photo(client: Client) -> None:
+    result = client.encode(GREY, [large_photo(), large_photo()], resize=True)
+    assert result.mean.shape == (2, 2)
+    assert np.isfinite(result.mean).all()
+
+
+def test_reconstruct_with_resize_returns_images_of_the_model_shape(client: Client) -> None:
+    photo = Image.open(io.BytesIO(large_photo()))
+    result = client.reconstruct(RGB, [photo], resize=True)
+    assert result.images.shape == (1, 3, 8, 8)
+    assert result.images.min() >= 0.0 and result.images.max() <= 1.0
+
+
+def test_reconstruct_with_resize_scales_an_array_of_another_size(client: Client) -> None:
+    result = client.reconstruct(GREY, np.full((3, 3, 40, 30), 0.5, np.float32), resize=True)
+    assert result.images.shape == (3, 1, 8, 8)
+    assert result.mean.shape == (3, 2)
+
+
+def test_interpolate_with_resize_walks_between_two_photos(client: Client) -> None:
+    result = client.interpolate(RGB, images=[large_photo(), large_photo()], steps=3, resize=True)
+    assert result.images.shape == (3, 3, 8, 8)
+    assert result.latents.shape == (3, 4)
+
+
+def test_interpolate_between_photos_without_resize_names_the_option(client: Client) -> None:
+    with pytest.raises(InvalidArgumentError, match="resize=True"):
+        client.interpolate(RGB, images=[large_photo(), large_photo()], steps=3)

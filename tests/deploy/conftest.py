@@ -167,6 +167,7 @@ class ServerFactory:
         port, metrics_port = free_port(), free_port()
         argv = [*(command or [sys.executable, "-m", "vaeserve"]), "serve"]
         argv += ["--host", "127.0.0.1", "--port", str(port), "--metrics-port", str(metrics_port)]
+        argv += ["--http-port", "0"]
         argv += ["--model-repository", str(self.repository)]
         log = self.log_dir / f"server-{port}.log"
         with log.open("wb") as sink:

@@ -54,3 +54,9 @@ def test_runtime_user_is_numeric_and_not_root(dockerfile: Path) -> None:
 def test_build_stage_runs_the_shared_install_script(dockerfile: Path) -> None:
     text = dockerfile.read_text(encoding="utf-8")
     assert re.search(r"^RUN sh deploy/docker/install\.sh .*/opt/vaeserve /src$", text, re.M)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
+def test_the_image_exposes_grpc_http_and_metrics(dockerfile: Path) -> None:
+    exposed = [line.split()[1:] for line in final_stage(dockerfile) if line.startswith("EXPOSE")]
+    assert exposed == [["50051", "8080", "8000"]]

@@ -245,3 +245,18 @@ def test_disruption_budget_keeps_a_pod_up(rendered: dict[str, Objects]) -> None:
     budget = find(objects, "PodDisruptionBudget")["spec"]
     autoscaler = find(objects, "HorizontalPodAutoscaler")["spec"]
     assert budget["maxUnavailable"] < autoscaler["minReplicas"]
+
+
+def test_the_http_port_is_served_by_the_container_and_the_service(
+    rendered: dict[str, Objects],
+) -> None:
+    objects = rendered["cpu"]
+    ports = {p["name"]: p["containerPort"] for p in container(objects)["ports"]}
+    assert ports["http"] == int(settings(objects)["VAESERVE_HTTP_PORT"])
+    service = find(objects, "Service", "vaeserve")["spec"]["ports"]
+    assert {"name": "http", "port": 8080, "targetPort": "http", "appProtocol": "http"} in service
+
+
+def test_the_tls_overlay_marks_the_http_port_https(rendered: dict[str, Objects]) -> None:
+    service = find(rendered["cpu-tls"], "Service", "vaeserve")["spec"]["ports"]
+    assert [p["appProtocol"] for p in service if p["name"] == "http"] == ["https"]

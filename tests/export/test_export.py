@@ -160,3 +160,59 @@ def test_untrained_conv_colour_model_exports_with_a_gaussian_likelihood(tmp_path
 def test_manifest_round_trips_through_json(exported) -> None:
     folder, manifest = exported
     assert Manifest.from_dict(json.loads((folder / "manifest.json").read_text())) == manifest
+
+
+def test_export_into_a_live_polled_repository_is_served_and_never_refused(
+    tmp_path: Path, server_settings, start_server
+) -> None:
+    """The export stages in a hidden sibling and renames: a server polling every 20 ms never
+    sees a half-written version (no FAILED entry), then serves the new one."""
+    import threading
+    import time
+
+    import grpc
+
+    from vaeserve.v1 import vae_service_pb2 as pb
+    from vaeserve.v1 import vae_service_pb2_grpc as pb_grpc
+
+    export_untrained(tmp_path, "tiny", seed=0)
+    settings = server_settings(
+        model_repository=tmp_path, model_control="poll", repository_poll_s=0.02
+    )
+    seen: set[tuple[int, int]] = set()
+    done = threading.Event()
+    with start_server(settings) as running, grpc.insecure_channel(running.address) as channel:
+        stub = pb_grpc.VaeServiceStub(channel)
+
+        def watch() -> None:
+            while not done.is_set():
+                for m in stub.ListModels(pb.ListModelsRequest()).models:
+                    seen.add((m.version, m.state))
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            export_untrained(tmp_path, "tiny", version=2, seed=1)
+            deadline = time.monotonic() + 10
+            while (2, pb.MODEL_STATE_READY) not in seen:
+                assert time.monotonic() < deadline, seen
+                time.sleep(0.02)
+        finally:
+            done.set()
+            watcher.join(10)
+    assert not [state for state in seen if state[1] == pb.MODEL_STATE_FAILED]
+    assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == ["1", "2"]
+
+
+def test_force_never_leaves_the_version_folder_half_deleted(tmp_path: Path) -> None:
+    from vaeserve.export.writer import publish
+
+    target = tmp_path / "tiny" / "1"
+    target.mkdir(parents=True)
+    (target / "old").write_text("old")
+    staging = tmp_path / "tiny" / ".staging-1-x"
+    staging.mkdir()
+    (staging / "new").write_text("new")
+    publish(staging, target)
+    assert sorted(p.name for p in target.iterdir()) == ["new"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["1"]

@@ -3,7 +3,10 @@ message type, a message past the size limit) are refused, or read as a valid req
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +25,13 @@ METHODS = [
 ]
 PATHS = [probe.SERVICE + method for method in METHODS]
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+
+
+@pytest.fixture(scope="module")
+def bad_input_probe(bad_input_server) -> Iterator[probe.Probe]:
+    """gRPC only: these are protobuf wire bytes (HTTP bodies: test_http_bodies.py)."""
+    with grpc.insecure_channel(bad_input_server.address) as channel:
+        yield probe.Probe(channel)
 
 
 @given(st.sampled_from(PATHS), bad.request_bytes())

@@ -13,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTO = Path("vaeserve") / "v1" / "vae_service.proto"
+ADMIN_PROTO = Path("vaeserve") / "admin" / "v1" / "admin_service.proto"
 
 
 def buf() -> str:
@@ -63,6 +64,18 @@ def test_renumbering_a_field_is_caught(tmp_path: Path) -> None:
     result = breaking(changed, str(original))
     assert result.returncode != 0
     assert "count" in result.stdout + result.stderr
+
+
+def test_renumbering_an_admin_field_is_caught(tmp_path: Path) -> None:
+    original = copy_module(tmp_path / "original")
+    changed = copy_module(tmp_path / "changed")
+    path = changed / "proto" / ADMIN_PROTO
+    text = path.read_text()
+    assert "uint32 drained_requests = 1;" in text
+    path.write_text(text.replace("uint32 drained_requests = 1;", "uint32 drained_requests = 2;"))
+    result = breaking(changed, str(original))
+    assert result.returncode != 0
+    assert "drained_requests" in result.stdout + result.stderr
 
 
 def test_an_unchanged_copy_passes(tmp_path: Path) -> None:

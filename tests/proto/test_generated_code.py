@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED = ROOT / "src" / "vaeserve" / "v1"
+GENERATED = ROOT / "src"
+# Every proto package has its generated code committed: the data plane and the admin API.
+PACKAGES = (Path("vaeserve") / "v1", Path("vaeserve") / "admin" / "v1")
 
 
 def test_generated_code_matches_proto(tmp_path: Path) -> None:
@@ -27,11 +29,15 @@ def test_generated_code_matches_proto(tmp_path: Path) -> None:
         check=True,
     )
     fresh = sorted(
-        p for p in (tmp_path / "vaeserve" / "v1").iterdir() if p.suffix in {".py", ".pyi"}
+        p.relative_to(tmp_path)
+        for package in PACKAGES
+        for p in (tmp_path / package).iterdir()
+        if p.suffix in {".py", ".pyi"}
     )
-    assert fresh, "protoc generated nothing"
-    for path in fresh:
-        committed = GENERATED / path.name
+    assert {p.parent for p in fresh} == set(PACKAGES), "protoc missed a package"
+    for relative in fresh:
+        path = tmp_path / relative
+        committed = GENERATED / relative
         assert committed.exists(), f"{committed} is missing: run `make proto`"
         if committed.read_bytes() != path.read_bytes():
             pytest.fail(f"{committed.relative_to(ROOT)} is stale: run `make proto` and commit")
@@ -43,3 +49,9 @@ def test_buf_lint_is_clean() -> None:
         [str(buf) if buf.exists() else "buf", "lint"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_make_proto_generates_every_proto_file() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    for proto in (ROOT / "proto").rglob("*.proto"):
+        assert str(proto.relative_to(ROOT)) in makefile, f"`make proto` skips {proto.name}"

@@ -23,7 +23,7 @@ from vaeserve.server.settings import Settings
 def serve(*flags: str) -> subprocess.CompletedProcess[str]:
     """`vaeserve serve` on an ephemeral port with ``flags``, expected to stop at once."""
     command = [sys.executable, "-m", "vaeserve", "serve", "--host", "127.0.0.1", "--port", "0"]
-    command += ["--metrics-port", "-1", *flags]  # a later --port wins
+    command += ["--metrics-port", "-1", "--http-port", "-1", *flags]  # a later --port wins
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 

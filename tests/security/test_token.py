@@ -118,7 +118,12 @@ def test_refused_calls_are_counted_as_unauthenticated(token_server: Any) -> None
         url = f"http://127.0.0.1:{token_server.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=CALL_TIMEOUT) as response:
             text = response.read().decode()
-        labels = {"method": "ListModels", "model": "unknown", "code": "UNAUTHENTICATED"}
+        labels = {
+            "method": "ListModels",
+            "model": "unknown",
+            "code": "UNAUTHENTICATED",
+            "protocol": "grpc",
+        }
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
                 if sample.name == "vaeserve_requests_total" and sample.labels == labels:

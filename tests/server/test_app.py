@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from vaeserve.server.app import DEFAULT_MESSAGE_BYTES, create_server, message_limits
+from vaeserve.server.errors import BindError
 from vaeserve.server.inference.repository import scan_repository
 
 
@@ -32,3 +33,16 @@ def test_message_limits_grow_with_items_per_request(server_settings, tiny_reposi
 def test_message_limits_without_models_fall_back_to_the_grpc_default(server_settings) -> None:
     limits = message_limits(server_settings(), [])
     assert (limits.receive, limits.send) == (DEFAULT_MESSAGE_BYTES, DEFAULT_MESSAGE_BYTES)
+
+
+def test_an_http_port_in_use_stops_start_up_with_its_address(server_settings) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        expected = rf"cannot listen on 127.0.0.1:{port} \(--http-port\): the port is in use"
+        with pytest.raises(BindError, match=expected):
+            asyncio.run(create_server(server_settings(http_port=port, metrics_port=-1)))
+
+
+def test_http_port_minus_one_serves_no_http(server_settings, start_server) -> None:
+    with start_server(server_settings(http_port=-1), load_models=False) as running:
+        assert (running.server.http, running.server.http_port) == (None, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,44 @@ def test_the_inference_niceness_must_be_a_nice_value() -> None:
     assert settings_from(["--inference-niceness", "19"], {}).inference_niceness == 19
     with pytest.raises(ConfigError, match="inference_niceness"):
         settings_from(["--inference-niceness", "0"], {})
+
+
+def test_model_control_defaults_to_none_and_its_variables_set_it() -> None:
+    assert settings_from([], {}).model_control == "none"
+    settings = settings_from(
+        [], {"VAESERVE_MODEL_CONTROL": "poll", "VAESERVE_REPOSITORY_POLL_S": "0.5"}
+    )
+    assert (settings.model_control, settings.repository_poll_s) == ("poll", 0.5)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("model_control", "auto"), ("repository_poll_s", 0.0)]
+)
+def test_a_model_control_setting_out_of_range_is_refused(field: str, value: object) -> None:
+    from vaeserve.server.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=field):
+        Settings(**{field: value})  # type: ignore[arg-type]
+
+
+def test_http_listens_on_8080_by_default_on_the_grpc_host() -> None:
+    settings = settings_from(["--host", "127.0.0.1"], {})
+    assert (settings.http_port, settings.http_host) == (8080, None)
+
+
+def test_the_http_port_and_host_have_their_variables() -> None:
+    settings = settings_from([], {"VAESERVE_HTTP_PORT": "-1", "VAESERVE_HTTP_HOST": "::1"})
+    assert (settings.http_port, settings.http_host) == (-1, "::1")
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"http_port": -2}, "http_port must be -1 (off)"),
+        ({"http_port": 50051}, "http_port must differ from port"),
+        ({"http_port": 8000}, "http_port must differ from port, health_port and metrics_port"),
+    ],
+)
+def test_an_impossible_http_port_is_refused(values, words) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        Settings(**values)

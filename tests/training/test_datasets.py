@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vaeserve.training.datasets import FASHION_MNIST_DIR, DataOptions, load_dataset
+from vaeserve.training.datasets import FASHION_MNIST_DIR, DataOptions, binarize, load_dataset
 from vaeserve.training.errors import DatasetError
 
 
@@ -140,3 +140,12 @@ def test_classes_cannot_filter_an_unlabelled_dataset() -> None:
 def test_unknown_dataset_lists_the_known_ones() -> None:
     with pytest.raises(DatasetError, match="unknown dataset 'imagenet'; choose one of digits"):
         load_dataset(DataOptions("imagenet"))
+
+
+def test_binarize_draws_each_pixel_once_and_the_same_way_for_a_seed() -> None:
+    grey = np.full((2, 1, 6, 5), 0.5, np.float32)
+    drawn = binarize(grey, seed=3)
+    assert set(np.unique(drawn)) == {0.0, 1.0}
+    np.testing.assert_array_equal(drawn, binarize(grey, seed=3))
+    np.testing.assert_array_equal(binarize(np.ones_like(grey), 3), np.ones_like(grey))
+    np.testing.assert_array_equal(binarize(np.zeros_like(grey), 3), np.zeros_like(grey))

@@ -1,5 +1,6 @@
 'use strict';
-// A small promise-based client for vaeserve.v1.VaeService, built from proto/ at run time.
+// A small promise-based client for vaeserve.v1.VaeService (and the model-control calls of
+// vaeserve.admin.v1.AdminService), built from proto/ at run time.
 // Tensors travel as little-endian float32, row-major; toTensor/fromTensor convert them.
 
 const path = require('node:path');
@@ -9,6 +10,14 @@ const protoLoader = require('@grpc/proto-loader');
 // proto/ lives at the repository root, three levels above this file.
 const PROTO_ROOT = path.resolve(__dirname, '..', '..', '..', 'proto');
 const PROTO_FILE = 'vaeserve/v1/vae_service.proto';
+const ADMIN_PROTO_FILE = 'vaeserve/admin/v1/admin_service.proto';
+const LOADER_OPTIONS = {
+  includeDirs: [PROTO_ROOT],
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
 
 const RETRY_CONFIG = JSON.stringify({
   methodConfig: [{
@@ -26,14 +35,13 @@ const RETRY_CONFIG = JSON.stringify({
 });
 
 function loadService() {
-  const definition = protoLoader.loadSync(PROTO_FILE, {
-    includeDirs: [PROTO_ROOT],
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
+  const definition = protoLoader.loadSync(PROTO_FILE, LOADER_OPTIONS);
   return grpc.loadPackageDefinition(definition).vaeserve.v1.VaeService;
+}
+
+function loadAdminService() {
+  const definition = protoLoader.loadSync(ADMIN_PROTO_FILE, LOADER_OPTIONS);
+  return grpc.loadPackageDefinition(definition).vaeserve.admin.v1.AdminService;
 }
 
 // Float32Array (or plain numbers) with a shape -> the wire's Tensor message.
@@ -51,23 +59,57 @@ function fromTensor(tensor) {
   return { shape: tensor.shape.map(Number), values };
 }
 
+// Options of the index-th channel. grpc-js lets channels with equal options share one
+// connection; with several, each gets its own subchannel pool and an option naming its
+// index, so each opens its own connection.
+function channelOptions(index, channels) {
+  const options = {
+    'grpc.service_config': RETRY_CONFIG,
+    'grpc.enable_retries': 1,
+    'grpc.max_receive_message_length': 256 * 1024 * 1024,
+  };
+  if (channels > 1) {
+    options['grpc.use_local_subchannel_pool'] = 1;
+    options['vaeserve.channel_index'] = index;
+  }
+  return options;
+}
+
 class VaeClient {
-  constructor(target, { deadlineMs = 30000, token = null, credentials = null } = {}) {
+  // channels: connections to open and take in turn, one call each. A channel keeps to one
+  // connection, so to one process of a server started with --workers N (SO_REUSEPORT
+  // spreads connections, not calls, and by hash): about 4 x N reach them all.
+  constructor(target, { deadlineMs = 30000, token = null, credentials = null, channels = 1 } = {}) {
+    if (!Number.isInteger(channels) || channels < 1) {
+      throw new RangeError(`channels must be an integer of at least 1, got ${channels}`);
+    }
     const Service = loadService();
     this.deadlineMs = deadlineMs;
     this.metadata = new grpc.Metadata();
     if (token) this.metadata.set('authorization', `Bearer ${token}`);
-    this.stub = new Service(target, credentials || grpc.credentials.createInsecure(), {
-      'grpc.service_config': RETRY_CONFIG,
-      'grpc.enable_retries': 1,
-      'grpc.max_receive_message_length': 256 * 1024 * 1024,
+    const creds = credentials || grpc.credentials.createInsecure();
+    this.stubs = Array.from({ length: channels },
+      (_, index) => new Service(target, creds, channelOptions(index, channels)));
+    this.turn = 0;
+    // Admin calls share the first channel; the retry policy names only VaeService, so
+    // LoadModel and UnloadModel (which change the server) are never retried.
+    const AdminService = loadAdminService();
+    this.admin = new AdminService(target, creds, {
+      channelOverride: this.stubs[0].getChannel(),
     });
   }
 
-  call(method, request, { deadlineMs = this.deadlineMs } = {}) {
+  // The next channel's stub, round-robin.
+  nextStub() {
+    const stub = this.stubs[this.turn];
+    this.turn = (this.turn + 1) % this.stubs.length;
+    return stub;
+  }
+
+  call(method, request, { deadlineMs = this.deadlineMs, stub = this.nextStub() } = {}) {
     const deadline = new Date(Date.now() + deadlineMs);
     return new Promise((resolve, reject) => {
-      this.stub[method](request, this.metadata, { deadline }, (error, reply) => {
+      stub[method](request, this.metadata, { deadline }, (error, reply) => {
         if (error) reject(error);
         else resolve(reply);
       });
@@ -98,7 +140,26 @@ class VaeClient {
     });
   }
 
-  close() { this.stub.close(); }
+  // Every version in the server's repository and every version it holds, with its state
+  // ('VERSION_STATE_READY', 'VERSION_STATE_AVAILABLE', 'VERSION_STATE_FAILED' + reason, ...).
+  repositoryIndex() {
+    return this.call('RepositoryIndex', {}, { stub: this.admin }).then((reply) => reply.models);
+  }
+
+  // Load a version (0: the highest in the repository); needs --model-control explicit.
+  loadModel(modelName, modelVersion = 0) {
+    return this.call('LoadModel', { modelName, modelVersion }, { stub: this.admin })
+      .then((reply) => reply.model);
+  }
+
+  // Unload a version; resolves to the number of requests that finished on it first.
+  unloadModel(modelName, modelVersion) {
+    return this.call('UnloadModel', { modelName, modelVersion }, { stub: this.admin })
+      .then((reply) => reply.drainedRequests);
+  }
+
+  // Closes every channel; a later call rejects.
+  close() { this.stubs.forEach((stub) => stub.close()); }
 }
 
 module.exports = { VaeClient, loadService, toTensor, fromTensor, status: grpc.status };

@@ -44,8 +44,34 @@ test('vaeserve over gRPC from Node', { skip: !target && 'VAESERVE_TARGET is not 
     assert.ok(reply.images.png.images[0].subarray(0, 4).equals(PNG_SIGNATURE));
   });
 
+  await t.test('calls spread over three channels all succeed', async () => {
+    const spread = new VaeClient(target, { channels: 3 });
+    try {
+      const info = await spread.modelInfo(model);
+      const latents = new Array(2 * info.latentDim).fill(0.5);
+      const replies = await Promise.all(Array.from({ length: 6 },
+        () => spread.decode(model, latents, [2, info.latentDim])));
+      const first = fromTensor(replies[0].images.tensor);
+      assert.deepStrictEqual(first.shape, [2, info.channels, info.height, info.width]);
+      for (const reply of replies) assert.deepStrictEqual(fromTensor(reply.images.tensor), first);
+    } finally {
+      spread.close();
+    }
+  });
+
   await t.test('an unknown model is NOT_FOUND', async () => {
     await assert.rejects(client.modelInfo('no-such-model'), (error) => error.code === status.NOT_FOUND);
+  });
+
+  await t.test('the repository index lists the served model as ready', async () => {
+    const index = await client.repositoryIndex();
+    const entry = index.find((m) => m.name === model);
+    assert.ok(entry);
+    assert.strictEqual(entry.state, 'VERSION_STATE_READY');
+  });
+
+  await t.test('loading needs explicit model control', async () => {
+    await assert.rejects(client.loadModel(model, 1), (error) => error.code === status.FAILED_PRECONDITION);
   });
 
   await t.test('the example writes a PNG file', () => {

@@ -114,3 +114,24 @@ def test_an_unidentifiable_png_says_so_without_internals() -> None:
 def test_png_dimensions_come_from_the_header() -> None:
     data = codec.encode_pngs(np.zeros((1, 1, 6, 7), np.float32))[0]
     assert codec.png_dimensions(data, "x") == (7, 6)
+
+
+def test_latents_exactly_at_the_bound_are_accepted() -> None:
+    bound = np.float32(codec.MAX_LATENT_ABS)
+    codec.check_latent_range(np.array([[bound, -bound]], np.float32), "latents")
+
+
+def test_latents_just_past_the_bound_are_refused_naming_it() -> None:
+    past = np.nextafter(np.float32(codec.MAX_LATENT_ABS), np.float32(np.inf))
+    with pytest.raises(InvalidArgumentError, match=r"latents values must lie in \[-10000, 10000\]"):
+        codec.check_latent_range(np.array([[0.0, -past]], np.float32), "latents")
+
+
+def test_a_declared_enum_value_passes() -> None:
+    codec.check_enum(pb.IMAGE_FORMAT_PNG, pb.ImageFormat, "image_format")
+
+
+def test_an_undeclared_enum_value_is_refused_naming_the_field_and_the_choices() -> None:
+    with pytest.raises(InvalidArgumentError, match="image_format 7 is not one of") as raised:
+        codec.check_enum(7, pb.ImageFormat, "image_format")
+    assert "IMAGE_FORMAT_PNG" in str(raised.value)

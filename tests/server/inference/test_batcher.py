@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from vaeserve.server.errors import DeadlineExceededError, QueueFullError
-from vaeserve.server.inference.batcher import Batcher, Unbatched
+from vaeserve.server.inference.batcher import Batcher
 from vaeserve.server.metrics import Metrics
 
 
@@ -217,19 +217,6 @@ def test_metrics_count_items_and_batch_sizes() -> None:
     assert sample(metrics, "vaeserve_batch_size_items_count") == 2
     assert sample(metrics, "vaeserve_batch_size_items_sum") == 6
     assert sample(metrics, "vaeserve_queue_depth_items") == 0
-
-
-def test_unbatched_runs_each_request_as_its_own_call() -> None:
-    model, metrics = Model(), Metrics(CollectorRegistry())
-
-    async def main() -> list[tuple[np.ndarray, ...]]:
-        with ThreadPoolExecutor(2) as executor:
-            runner = Unbatched(model, executor, metrics.graph("m/1", "decoder"), max_queue_size=64)
-            return await asyncio.gather(*(runner.submit(items(5, i)) for i in range(3)))
-
-    outputs = asyncio.run(main())
-    assert sorted(model.sizes) == [5, 5, 5]
-    np.testing.assert_array_equal(outputs[2][0], items(5, 2) * 2)
 
 
 def test_closing_fails_running_and_queued_requests_as_unavailable() -> None:

@@ -68,3 +68,43 @@ def test_graphs_that_disagree_with_their_manifest_are_refused(mixed_stub) -> Non
     models = {m.name: m for m in mixed_stub.ListModels(pb.ListModelsRequest()).models}
     assert models["reshaped"].state == pb.MODEL_STATE_FAILED
     assert "Got: 4 Expected: 8" in models["reshaped"].reason
+
+
+def test_hidden_and_private_folders_are_not_versions(tmp_path: Path) -> None:
+    from tests import onnx_models
+
+    onnx_models.write_model(tmp_path, onnx_models.GREY_V1)
+    onnx_models.write_model(tmp_path / "tiny-grey" / ".staging-2", onnx_models.GREY_V2)
+    (tmp_path / "tiny-grey" / "_trash").mkdir()
+    entries = scan_repository(tmp_path)
+    assert [(e.name, e.version, e.ok) for e in entries] == [("tiny-grey", 1, True)]
+
+
+def test_the_hash_cache_reads_a_changed_file_again(tmp_path: Path) -> None:
+    from tests import onnx_models
+    from vaeserve.server.inference.repository import HashCache
+
+    folder = onnx_models.write_model(tmp_path, onnx_models.GREY_V1)
+    cache = HashCache()
+    assert scan_repository(tmp_path, cache)[0].ok
+    with (folder / "decoder.onnx").open("ab") as stream:
+        stream.write(b"\0")
+    refused = scan_repository(tmp_path, cache)[0]
+    assert not refused.ok
+    assert "SHA-256" in refused.reason
+
+
+@pytest.mark.parametrize("name", ["..", ".", "../x", "a/b", ".hidden", "", "a\\b", "x" * 200])
+def test_a_name_that_is_not_one_plain_folder_is_not_a_model_name(name: str) -> None:
+    from vaeserve.server.inference.repository import is_model_name
+
+    assert not is_model_name(name)
+
+
+def test_names_of_the_embedded_models_are_model_names() -> None:
+    from vaeserve.server.inference.repository import is_model_name
+    from vaeserve.server.settings import embedded_repository
+
+    names = [p.name for p in embedded_repository().iterdir() if p.is_dir() and p.name[0] != "_"]
+    assert names
+    assert all(is_model_name(name) for name in names)

@@ -1,6 +1,8 @@
-"""Train and export the embedded default models: ``python -m vaeserve.training.defaults``.
+"""Train and export the embedded models: ``python -m vaeserve.export.embedded_models``.
 
-One reproducible command (``make models`` runs it) produces every model under models/:
+One reproducible command (``make models`` runs it) produces every model under models/. It
+lives on the export side because it does both: it drives training, then exports what it
+trained; training never imports export (a test pins that direction).
 
 =====================  =======  ==============================================================
 name                   model    purpose
@@ -38,11 +40,11 @@ from vaeserve.training.errors import ConfigError, TrainingError
 from vaeserve.training.figures import write_figures
 from vaeserve.training.trainer import train
 
-logger = logging.getLogger("vaeserve.training.defaults")
+logger = logging.getLogger("vaeserve.export.embedded_models")
 FASHION = DataOptions("fashion-mnist")
 PLACEHOLDER = Path(".")
 MLP = TrainConfig(PLACEHOLDER, FASHION, "mlp", latent_dim=32, hidden=(512, 512), epochs=30)
-DEFAULTS: dict[str, TrainConfig] = {
+EMBEDDED_MODELS: dict[str, TrainConfig] = {
     "fashion-mnist": replace(MLP, batch_size=32),
     "fashion-mnist-2d": replace(MLP, latent_dim=2),
     "fashion-mnist-conv": replace(
@@ -74,7 +76,7 @@ def build_and_export(
     if (repository / name / "1").exists() and not force:
         logger.info("%s: %s exists; pass --force to rebuild it", name, repository / name / "1")
         return
-    config = replace(DEFAULTS[name], output_dir=runs_dir / name, progress=progress)
+    config = replace(EMBEDDED_MODELS[name], output_dir=runs_dir / name, progress=progress)
     checkpoint = config.output_dir / CHECKPOINT_FILE
     saved = load_checkpoint(checkpoint) if checkpoint.is_file() else None
     if saved is not None and _recipe(saved.config) != _recipe(config.to_dict()):
@@ -98,7 +100,7 @@ def _recipe(config: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m vaeserve.training.defaults",
+        prog="python -m vaeserve.export.embedded_models",
         description="Train and export the embedded default models (version 1 of each).",
     )
     parser.add_argument(
@@ -107,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--runs-dir", type=Path, default=Path("runs/defaults"), help="checkpoints, logs, figures"
     )
-    parser.add_argument("--only", nargs="+", choices=sorted(DEFAULTS), help="just these models")
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(EMBEDDED_MODELS), help="just these models"
+    )
     parser.add_argument(
         "--force", action="store_true", help="replace versions already in the repository"
     )
@@ -117,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     torch.set_num_threads(1)
-    for name in args.only or list(DEFAULTS):
+    for name in args.only or list(EMBEDDED_MODELS):
         try:
             build_and_export(
                 name,
