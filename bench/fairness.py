@@ -236,7 +236,7 @@ def server_command(
     return [
         *(sys.executable, "-m", "vaeserve", "--log-level", "WARNING", "serve"),
         *("--host", "127.0.0.1", "--port", str(port), "--metrics-port", str(metrics_port)),
-        *("--model-repository", str(settings.repository)),
+        *("--http-port", "-1", "--model-repository", str(settings.repository)),
         *settings.server_args,
         *variant.server_args,
     ]

@@ -172,7 +172,7 @@ def supports_workers() -> bool:
 def server_command(settings: GpuSettings, port: int, workers: int | None) -> list[str]:
     command = [
         *(sys.executable, "-m", "vaeserve", "--log-level", "WARNING", "serve"),
-        *("--host", "127.0.0.1", "--port", str(port), "--metrics-port", "-1"),
+        *("--host", "127.0.0.1", "--port", str(port), "--metrics-port", "-1", "--http-port", "-1"),
         *("--model-repository", str(settings.repository)),
         *("--execution-provider", settings.provider),
         *("--max-items-per-request", str(max(settings.items))),
