@@ -42,6 +42,7 @@ FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "--execution-provider": (str, f"onnxruntime provider: {'|'.join(EXECUTION_PROVIDERS)}"),
     "--intra-op-threads": (int, "onnxruntime threads per call (default 1)"),
     "--inference-threads": (int, "inference workers (default: container CPU limit, at least 2)"),
+    "--inference-niceness": (int, "with --fair-share, the workers' nice value, 1-19 (default 10)"),
     "--max-connection-age-s": (float, "close connections after this long, s (0: never)"),
     "--grace-period-s": (float, "on SIGTERM, time in-flight requests get, s (default 10)"),
     "--tls-cert-file": (Path, "PEM certificate chain; with --tls-key-file turns TLS on"),
@@ -54,6 +55,7 @@ TOKEN_VARIABLE = ENV_PREFIX + "AUTH_TOKEN"
 BOOLEAN_FLAGS = {
     "--batching": "gather concurrent requests into batches (default on)",
     "--reflection": "serve gRPC reflection, behind the token if one is set (default on)",
+    "--fair-share": "cheap calls keep their latency beside expensive ones (default on)",
 }
 
 
