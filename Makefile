@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # Tools installed into the venv (ruff, buf, hadolint, ...) come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: serve test lint typecheck pytest proto tools node-deps system-tools models clean
+.PHONY: serve test lint typecheck pytest proto tools node-deps system-tools models clean gpu-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,12 @@ pytest: $(VENV)/.dev-installed tools
 
 test: lint typecheck pytest
 
+# On a machine with an NVIDIA GPU: its own venv (.venv-gpu) with onnxruntime-gpu, the tests
+# marked gpu, the GPU benchmark, reports/gpu.md (scripts/gpu-check.sh). Without one it says
+# so and exits 0, installing nothing: it needs no other target.
+gpu-check:
+	bash scripts/gpu-check.sh
+
 # Regenerate the Python code for proto/ (a test fails when the committed code is stale).
 proto: $(VENV)/.dev-installed
 	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=src --pyi_out=src \
@@ -76,4 +82,4 @@ models: $(VENV)/.dev-installed
 	$(BIN)/python -m vaeserve.export.embedded_models --repository models
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-gpu build *.egg-info .pytest_cache .mypy_cache .ruff_cache

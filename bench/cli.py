@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vaeserve.bench.config import BenchSettings
+    from vaeserve.bench.config import BenchSettings, Scenario
+    from vaeserve.bench.fairness import FairnessSettings, Variant
 
 DESCRIPTION = (
     "Start vaeserve on loopback (batching on, then off), a naive one-call-per-request server "
@@ -24,6 +25,8 @@ DESCRIPTION = (
     "report of throughput, latency and every ratio against the limit. Takes several minutes "
     "with the defaults; --quick takes seconds."
 )
+# Rounds of the --workers comparison unless --rounds says otherwise.
+WORKERS_ROUNDS = 3
 # What --quick shrinks, unless a flag sets it explicitly.
 QUICK = {
     "duration": 0.25,
@@ -41,6 +44,13 @@ FULL = {
     "ort_batch_sizes": "1,2,4,8,16,32,64,128,256",
     "ort_seconds": 0.3,
 }
+
+# The fairness scenario's windows: longer than the grid's, since a 1,024-item conv Decode
+# takes a tenth of a second and the light client's p99 needs thousands of calls.
+FAIRNESS_FULL = {"duration": 3.0, "warmup": 0.5, "overlap": 0.5, "rounds": 3}
+FAIRNESS_QUICK = {"duration": 0.25, "warmup": 0.1, "overlap": 0.1, "rounds": 1}
+# Variants compared by default: the scheduling before issue 13 and the fair share.
+FAIRNESS_VARIANTS = ("before=--no-fair-share", "fair-share=")
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -139,8 +149,8 @@ def add_parser(subparsers: Any) -> None:
         "--output",
         type=Path,
         default=None,
-        help="where to write the markdown report (default: reports/benchmark.md); the raw "
-        "numbers go beside it, as .json",
+        help="where to write the markdown report (default: reports/benchmark.md, with "
+        "--fairness reports/fairness.md); the raw numbers go beside it, as .json",
     )
     add(
         "--profile",
@@ -156,13 +166,159 @@ def add_parser(subparsers: Any) -> None:
         help="compare `vaeserve serve --workers` counts instead of the targets, e.g. 1,2, in "
         "alternating rounds; the report goes to reports/workers.md unless --output is given",
     )
-    add("--rounds", type=int, default=3, help="rounds of the --workers comparison (default 3)")
     add(
         "--quick",
         action="store_true",
         help="a seconds-long smoke run: short windows, concurrency 1,4, items 1,8",
     )
+    _add_fairness_flags(parser)
     parser.set_defaults(func=run)
+
+
+def _add_fairness_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "fairness",
+        "--fairness measures a light client alone, the heavy clients alone, and the light "
+        "client beside them, against one server per variant, in alternating rounds "
+        "(bench/fairness.py). --model-repository, --duration, --warmup, --server-args, "
+        "--channels, --startup-timeout, --output and --quick apply; the grid flags do not.",
+    )
+    add = group.add_argument
+    add("--fairness", action="store_true", help="run the fairness scenario instead of the grid")
+    add(
+        "--light",
+        default="fashion-mnist:Decode:1:4",
+        help="the light client as MODEL:METHOD:ITEMS:CONCURRENCY (default: %(default)s)",
+    )
+    add(
+        "--heavy",
+        default="fashion-mnist-conv:Decode:1024:1",
+        help="each heavy client as MODEL:METHOD:ITEMS:CONCURRENCY (default: %(default)s)",
+    )
+    add(
+        "--heavy-clients",
+        default="1,2",
+        help="numbers of heavy clients to measure (default: %(default)s)",
+    )
+    add(
+        "--variant",
+        action="append",
+        default=None,
+        metavar="NAME=FLAGS",
+        help="a server variant to compare, e.g. --variant 'fifo=--fair-share off' "
+        f"(repeatable; default: {' and '.join(FAIRNESS_VARIANTS)})",
+    )
+    add(
+        "--rounds",
+        type=int,
+        default=None,
+        help=f"rounds per variant (default: {FAIRNESS_FULL['rounds']}), or per worker count "
+        f"with --workers (default: {WORKERS_ROUNDS})",
+    )
+
+
+def _pick_fairness(args: argparse.Namespace, name: str) -> Any:
+    value = getattr(args, name)
+    if value is not None:
+        return value
+    return (FAIRNESS_QUICK if args.quick else FAIRNESS_FULL)[name]
+
+
+def _scenario_spec(text: str) -> Scenario:
+    from vaeserve.bench.config import METHODS, Scenario
+
+    parts = text.split(":")
+    if len(parts) != 4 or parts[1] not in METHODS:
+        raise ValueError(
+            f"expected MODEL:METHOD:ITEMS:CONCURRENCY with METHOD in {METHODS}, got {text!r}"
+        )
+    items, concurrency = _counts(f"{parts[2]},{parts[3]}")
+    return Scenario(parts[0], parts[1], items, concurrency)
+
+
+def _variant_spec(text: str) -> Variant:
+    from vaeserve.bench.fairness import Variant
+
+    name, sep, flags = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"expected NAME=FLAGS for --variant, got {text!r}")
+    return Variant(name.strip(), tuple(shlex.split(flags)))
+
+
+def build_fairness_settings(args: argparse.Namespace) -> FairnessSettings:
+    from vaeserve.bench.fairness import FairnessSettings
+
+    variants = tuple(_variant_spec(v) for v in (args.variant or FAIRNESS_VARIANTS))
+    if len({v.name for v in variants}) != len(variants):
+        raise ValueError("every --variant needs its own name")
+    rounds = int(_pick_fairness(args, "rounds"))
+    if rounds < 1:
+        raise ValueError("--rounds must be at least 1")
+    return FairnessSettings(
+        repository=args.model_repository or embedded_repository(),
+        output=args.output or Path("reports/fairness.md"),
+        light=_scenario_spec(args.light),
+        heavy=_scenario_spec(args.heavy),
+        heavy_clients=_counts(args.heavy_clients),
+        variants=variants,
+        rounds=rounds,
+        duration_s=float(_pick_fairness(args, "duration")),
+        warmup_s=float(_pick_fairness(args, "warmup")),
+        overlap_s=float((FAIRNESS_QUICK if args.quick else FAIRNESS_FULL)["overlap"]),
+        server_args=tuple(shlex.split(args.server_args)),
+        channels=args.channels,
+        startup_timeout_s=args.startup_timeout,
+    )
+
+
+def fairness_command_line(settings: FairnessSettings) -> str:
+    """The flags that repeat this fairness run, spelled out for the report."""
+
+    def spec(s: Scenario) -> str:
+        return f"{s.model}:{s.method}:{s.items}:{s.concurrency}"
+
+    parts = [
+        "vaeserve bench --fairness",
+        f"--model-repository {shlex.quote(str(settings.repository))}",
+        f"--light {spec(settings.light)} --heavy {spec(settings.heavy)}",
+        f"--heavy-clients {','.join(map(str, settings.heavy_clients))}",
+        *(
+            f"--variant {shlex.quote(v.name + '=' + shlex.join(v.server_args))}"
+            for v in settings.variants
+        ),
+        f"--rounds {settings.rounds} --duration {settings.duration_s:g}",
+        f"--warmup {settings.warmup_s:g} --channels {settings.channels}",
+    ]
+    if settings.server_args:
+        parts.append(f"--server-args={shlex.quote(shlex.join(settings.server_args))}")
+    return " ".join(parts)
+
+
+def run_fairness(args: argparse.Namespace) -> int:
+    from vaeserve.bench.fairness import run_fairness as measure
+    from vaeserve.bench.fairness_report import raw_json, render
+    from vaeserve.bench.run import BENCH_ERRORS
+
+    try:
+        settings = build_fairness_settings(args)
+    except (ValueError, argparse.ArgumentTypeError) as error:
+        print(f"vaeserve bench: {error}", file=sys.stderr)
+        return 2
+    try:
+        with tempfile.TemporaryDirectory(prefix="vaeserve-fairness-") as logs:
+            found = measure(settings, Path(logs), lambda line: print(line, file=sys.stderr))
+    except BENCH_ERRORS as error:
+        print(f"vaeserve bench: {error}", file=sys.stderr)
+        return 1
+    settings.output.parent.mkdir(parents=True, exist_ok=True)
+    notes = settings.output.with_suffix(".notes.md")
+    text = render(
+        found, fairness_command_line(settings), notes.read_text() if notes.exists() else ""
+    )
+    settings.output.write_text(text, encoding="utf-8")
+    settings.output.with_suffix(".json").write_text(raw_json(found), encoding="utf-8")
+    print(f"report written to {settings.output}")
+    return 0
 
 
 def _pick(args: argparse.Namespace, name: str) -> Any:
@@ -186,14 +342,15 @@ def build_settings(args: argparse.Namespace) -> BenchSettings:
     if unknown:
         raise ValueError(f"unknown method or target {unknown}: choose from {METHODS} and {TARGETS}")
     workers = _counts(args.workers) if args.workers else ()
-    if args.rounds < 1:
+    rounds = WORKERS_ROUNDS if args.rounds is None else args.rounds
+    if rounds < 1:
         raise ValueError("--rounds must be at least 1")
     default_output = Path("reports/workers.md" if workers else "reports/benchmark.md")
     return BenchSettings(
         repository=args.model_repository or embedded_repository(),
         output=args.output or default_output,
         workers=workers,
-        rounds=args.rounds,
+        rounds=rounds,
         models=_names(args.models),
         methods=methods,
         targets=targets,
@@ -244,6 +401,8 @@ def command_line(settings: BenchSettings) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.fairness:
+        return run_fairness(args)
     from vaeserve.bench.report import raw_json, render
     from vaeserve.bench.run import BENCH_ERRORS, run_benchmark
 

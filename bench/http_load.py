@@ -24,6 +24,7 @@ import numpy as np
 from google.protobuf import json_format
 
 from vaeserve.bench.stats import summarise
+from vaeserve.client.tensors import to_tensor
 from vaeserve.v1 import vae_service_pb2 as pb
 
 DECODE = "/vaeserve.v1.VaeService/Decode"
@@ -32,10 +33,8 @@ Send = Callable[[], Awaitable[bytes]]
 
 
 def decode_request(model: str, items: int, latent_dim: int) -> pb.DecodeRequest:
-    latents = np.random.default_rng(0).standard_normal((items, latent_dim)).astype("<f4")
-    return pb.DecodeRequest(
-        model_name=model, latents=pb.Tensor(shape=latents.shape, data=latents.tobytes())
-    )
+    latents = np.random.default_rng(0).standard_normal((items, latent_dim))
+    return pb.DecodeRequest(model_name=model, latents=to_tensor(latents))
 
 
 async def measure(job: dict[str, Any]) -> dict[str, Any]:

@@ -253,10 +253,21 @@ class LoadGenerator:
         return self._process.pid
 
     def run(self, job: LoadJob) -> LoadResult:
-        stdin, stdout = self._process.stdin, self._process.stdout
-        assert stdin is not None and stdout is not None
+        self.send(job)
+        return self.receive(job)
+
+    def send(self, job: LoadJob) -> None:
+        """Start ``job`` and return at once: several generators can then load one target
+        together (each in its own process), and :meth:`receive` collects each result."""
+        stdin = self._process.stdin
+        assert stdin is not None
         stdin.write(job.to_json() + "\n")
         stdin.flush()
+
+    def receive(self, job: LoadJob) -> LoadResult:
+        """The result of the ``job`` sent last; blocks until the generator is done with it."""
+        stdout = self._process.stdout
+        assert stdout is not None
         line = stdout.readline()
         if not line:
             raise LoadGenError(f"the load generator exited with {self._process.wait()}")

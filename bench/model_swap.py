@@ -40,6 +40,7 @@ from vaeserve.admin.v1 import admin_service_pb2 as admin_pb
 from vaeserve.admin.v1 import admin_service_pb2_grpc as admin_grpc
 from vaeserve.bench.processes import ServerProcess, free_port
 from vaeserve.bench.stats import percentile
+from vaeserve.client.tensors import to_tensor
 from vaeserve.manifest import read_manifest, write_manifest
 from vaeserve.server.settings import embedded_repository
 from vaeserve.v1 import vae_service_pb2 as pb
@@ -107,7 +108,7 @@ class Load:
         latents = np.zeros((1, self._latent_dim), np.float32)
         request = pb.DecodeRequest(
             model_name=MODEL,
-            latents=pb.Tensor(shape=[1, self._latent_dim], data=latents.tobytes()),
+            latents=to_tensor(latents),
         )
         while self._running:
             started = time.monotonic()

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from wsgiref.simple_server import WSGIServer
@@ -32,8 +32,10 @@ from vaeserve.server.dataplane.handlers import VaeHandlers
 from vaeserve.server.errors import BindError, Code
 from vaeserve.server.health import SERVICE_NAME, HealthState
 from vaeserve.server.http.site import HttpFront, build_http_front
+from vaeserve.server.inference.batcher import MIN_SPLIT_SIZE
 from vaeserve.server.inference.loader import Loader
 from vaeserve.server.inference.model_table import ModelTable
+from vaeserve.server.inference.pool import InferencePool
 from vaeserve.server.inference.repository import HashCache, VersionEntry, scan_repository
 from vaeserve.server.inference.sessions import (
     choose_providers,
@@ -93,7 +95,7 @@ class VaeServer:
         handlers: VaeHandlers,
         metrics: Metrics,
         health: HealthState,
-        executor: ThreadPoolExecutor,
+        executor: Executor,
         providers: list[str],
         health_server: tuple[grpc.aio.Server, int] | None = None,
         http: HttpFront | None = None,
@@ -210,10 +212,7 @@ async def create_server(
     metrics = Metrics(registry if registry is not None else CollectorRegistry(), worker=worker)
     if token is not None:  # outermost: nothing else runs for a caller without the token
         interceptors = [_token_check(token, metrics), *interceptors]
-    executor = ThreadPoolExecutor(
-        max_workers=inference_threads(settings.inference_threads, settings.workers),
-        thread_name_prefix="vaeserve-inference",
-    )
+    executor = inference_pool(settings)
     handlers = VaeHandlers(table, settings, executor, limits.receive)
     health = HealthState(gated=worker is not None)
     await health.starting(table.versions)
@@ -381,6 +380,17 @@ def _bind(
     if bound == 0:
         raise BindError(f"cannot listen on {address}: the port is in use or the address is wrong")
     return bound
+
+
+def inference_pool(settings: Settings) -> Executor:
+    """The inference workers: under --fair-share a niced pool that runs small batches first
+    (server/inference/pool.py), else the plain first-come thread pool."""
+    workers = inference_threads(settings.inference_threads, settings.workers)
+    if settings.fair_share:
+        return InferencePool(
+            workers, small_below=MIN_SPLIT_SIZE, niceness=settings.inference_niceness
+        )
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vaeserve-inference")
 
 
 def _security_summary(settings: Settings, *, secure: bool, reflection: bool = True) -> str:

@@ -56,6 +56,7 @@ FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
         int,
         "inference workers (default: CPU limit, >= 2; with --workers, CPUs / workers)",
     ),
+    "--inference-niceness": (int, "with --fair-share, the workers' nice value, 1-19 (default 10)"),
     "--workers": (workers_count, "serving processes sharing the ports: N or auto (default 1)"),
     "--max-connection-age-s": (float, "close connections after this long, s (0: never)"),
     "--grace-period-s": (float, "on SIGTERM, time in-flight requests get, s (default 10)"),
@@ -69,6 +70,7 @@ TOKEN_VARIABLE = ENV_PREFIX + "AUTH_TOKEN"
 BOOLEAN_FLAGS = {
     "--batching": "gather concurrent requests into batches (default on)",
     "--reflection": "serve gRPC reflection, behind the token if one is set (default on)",
+    "--fair-share": "cheap calls keep their latency beside expensive ones (default on)",
 }
 
 

@@ -81,6 +81,14 @@ class Settings:
     workers: int = 1
     """Serving processes sharing the ports (SO_REUSEPORT) under one supervisor; 1 is one
     process and no supervisor; 0 means one per CPU of the container's limit (``auto``)."""
+    fair_share: bool = True
+    """Keep cheap calls fast beside clients that stream expensive ones: the inference workers
+    run niced (the event loop, which answers every caller, wins a contended CPU over a long
+    batch), and the inline rule judges a batch by the CPU it took, not the wall time it
+    spent waiting for a core. Off: the scheduling before issue 13 (for comparison)."""
+    inference_niceness: int = 10
+    """How much lower the inference workers' priority is under ``fair_share`` (Linux nice, 1 to
+    19): higher favours cheap calls more, lower leaves more CPU to big batches."""
     max_connection_age_s: float = 0.0
     """Close client connections after this long so clients rebalance; 0 means never."""
     grace_period_s: float = 10.0
@@ -141,6 +149,8 @@ class Settings:
             problems.append("workers must be a positive number, or 0 (auto: one per CPU)")
         if self.intra_op_threads < 0 or self.inference_threads < 0:
             problems.append("thread counts must not be negative")
+        if not 1 <= self.inference_niceness <= 19:
+            problems.append("inference_niceness must be between 1 and 19")
         if self.log_level not in LOG_LEVELS:
             problems.append(f"log_level must be one of {LOG_LEVELS}")
         if self.grace_period_s < 0 or self.max_connection_age_s < 0:

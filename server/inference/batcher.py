@@ -23,6 +23,12 @@ Parts of a request may finish in any order; its outputs are put back together by
 A batch that :class:`~vaeserve.server.inference.batch_cost.BatchCostEstimate` knows to be
 cheaper than a thread hand-off runs on the event loop instead of a worker.
 
+Under ``--fair-share`` the executor is the shared
+:class:`~vaeserve.server.inference.pool.InferencePool`, told each batch's size so that a
+small batch of one graph never waits behind another graph's big ones, and the inline rule
+reads a batch's cost on a CPU-time clock (``cost_clock``), which a wait for a core does not
+inflate.
+
 Before an item joins a batch, its request's ``why_abandoned()`` is asked; a request that was
 cancelled or whose deadline passed is dropped and counted, never computed. The queue is
 bounded in items: past it ``submit`` raises :class:`QueueFullError` at once. An exception
@@ -40,12 +46,14 @@ import contextlib
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 
 import numpy as np
 
 from vaeserve.server.errors import QueueFullError, UnavailableError
 from vaeserve.server.inference.batch_cost import BatchCostEstimate
+from vaeserve.server.inference.pool import InferencePool
 from vaeserve.server.inference.queued_request import (
     Outputs,
     QueuedRequest,
@@ -80,7 +88,10 @@ class Batcher:
         max_concurrent_batches: int = 1,
         min_split_size: int = MIN_SPLIT_SIZE,
         inline_below_s: float = 0.0,
+        cost_clock: Callable[[], float] | None = None,
     ) -> None:
+        """``cost_clock``, when given, is what a batch's cost is read from for the inline rule
+        (``time.thread_time``: the CPU the calling thread spent); else the wall time."""
         self._run = run
         self._executor = executor
         self._metrics = metrics
@@ -94,6 +105,7 @@ class Batcher:
         # x256 ran 10-15% slower batched than unbatched before this).
         self._max_in_flight = 2 * self._workers
         self._min_split = max(1, min_split_size)
+        self._cost_clock = cost_clock
         # What decides whether a batch is cheap enough to run on the event loop.
         self._costs = BatchCostEstimate(inline_below_s)
         self._queue: collections.deque[QueuedRequest] = collections.deque()
@@ -211,40 +223,53 @@ class Batcher:
         if self._costs.runs_inline(size):
             # Cheaper than the hand-off to a worker and back (two thread wake-ups, which
             # on a small VM cost more than a small MLP call): run it here and now.
-            outputs, error, seconds = self._compute(inputs)
-            self._costs.record(size, seconds)
+            outputs, error, cost = self._compute(inputs)
+            self._costs.record(size, cost)
             self._settle(part, outputs, error)
             return
         number = next(self._batch_numbers)
         self._running[number] = part
         try:
-            self._executor.submit(self._work, number, inputs)
+            if isinstance(self._executor, InferencePool):
+                self._executor.submit_sized(size, self._work, number, inputs)
+            else:
+                self._executor.submit(self._work, number, inputs)
         except Exception as error:  # e.g. the executor was shut down under us
             del self._running[number]
             for request, _, _ in part:
                 self._abandon(request, UnavailableError(f"cannot run the batch: {error}"))
 
     def _compute(self, inputs: np.ndarray) -> tuple[Outputs | None, Exception | None, float]:
-        """Run one batch: its outputs or its error, and how long it took (on any thread)."""
+        """Run one batch (on any thread): its outputs or its error, and its cost in seconds.
+
+        The cost is the wall time, or with a cost clock the time on that clock: a worker that
+        waited for a core (preempted by the event loop, or by a neighbour's big batch) took
+        longer than the batch costs, and a class judged by such a time would never run inline
+        again -- its batches would queue behind big ones on the workers, which makes them
+        bigger, which keeps them off the loop (issue 13's collapse to a few calls/s).
+        """
         started = time.perf_counter()
+        clock_started = self._cost_clock() if self._cost_clock is not None else 0.0
         try:
             outputs = self._run(inputs)
         except Exception as error:  # the edge logs it once, with its traceback
             return None, error, 0.0
         seconds = time.perf_counter() - started
+        cost = seconds if self._cost_clock is None else self._cost_clock() - clock_started
         size = int(inputs.shape[0])
         self._metrics.inference.observe(seconds)
         self._metrics.batch_size.observe(size)
         self._metrics.items.inc(size)
-        return outputs, None, seconds
+        # A clock too coarse to see the batch reads 0, which the estimate would skip.
+        return outputs, None, max(cost, 1e-9)
 
     def _work(self, number: int, inputs: np.ndarray) -> None:
         """On an inference thread: run one batch and hand the outcome to the event loop."""
-        outputs, error, seconds = self._compute(inputs)
+        outputs, error, cost = self._compute(inputs)
         assert self._loop is not None
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to answer
             self._loop.call_soon_threadsafe(
-                self._finished, number, int(inputs.shape[0]), outputs, error, seconds
+                self._finished, number, int(inputs.shape[0]), outputs, error, cost
             )
 
     def _finished(
@@ -253,9 +278,9 @@ class Batcher:
         size: int,
         outputs: Outputs | None,
         error: Exception | None,
-        seconds: float,
+        cost: float,
     ) -> None:
-        self._costs.record(size, seconds)
+        self._costs.record(size, cost)
         batch = self._running.pop(number, None)
         if batch is not None:  # None: close() has already failed its requests
             self._settle(batch, outputs, error)

@@ -11,6 +11,8 @@ item disagree with the manifest's shapes is refused with that reason; the others
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -22,7 +24,7 @@ from vaeserve.server.inference.batcher import Batcher
 from vaeserve.server.inference.model_table import ServedModel
 from vaeserve.server.inference.queued_request import RunBatch
 from vaeserve.server.inference.repository import VersionEntry
-from vaeserve.server.inference.sessions import GraphSession
+from vaeserve.server.inference.sessions import CPU, GraphSession
 from vaeserve.server.inference.unbatched import Unbatched
 from vaeserve.server.metrics import Metrics
 from vaeserve.server.settings import Settings
@@ -53,8 +55,8 @@ class Loader:
         _expect(ENCODER_FILE, encoder.warm_up(image_shape), [latent, latent])
         _expect(DECODER_FILE, decoder.warm_up(latent), [image_shape])
         queues = (
-            self._queue(encoder.run, manifest, "encoder"),
-            self._queue(decoder.run, manifest, "decoder"),
+            self._queue(encoder, manifest, "encoder"),
+            self._queue(decoder, manifest, "decoder"),
         )
         return ServedModel(manifest, encoder, decoder, queues)
 
@@ -81,9 +83,18 @@ class Loader:
             max_batch_size=self.settings.max_batch_size,
         )
 
-    def _queue(self, run: RunBatch, manifest: Manifest, graph: str) -> Batcher | Unbatched:
+    def cost_clock(self, session: GraphSession) -> Callable[[], float] | None:
+        """The clock a batch's cost is read from: under --fair-share, the calling thread's CPU
+        time where the whole call runs on that thread (the CPU provider, one intra-op thread);
+        elsewhere (a GPU call waits, intra-op threads compute) the wall time."""
+        if self.settings.fair_share and session.provider == CPU and self.intra_op_threads == 1:
+            return time.thread_time
+        return None
+
+    def _queue(self, session: GraphSession, manifest: Manifest, graph: str) -> Batcher | Unbatched:
         settings = self.settings
         metrics = self.metrics.graph(f"{manifest.name}/{manifest.version}", graph)
+        run: RunBatch = session.run
         if not settings.batching:
             return Unbatched(run, self.executor, metrics, max_queue_size=settings.max_queue_size)
         return Batcher(
@@ -95,6 +106,7 @@ class Loader:
             max_queue_size=settings.max_queue_size,
             max_concurrent_batches=self.concurrent_batches,
             inline_below_s=settings.inline_below_us / 1e6,
+            cost_clock=self.cost_clock(session),
         )
 
 

@@ -14,13 +14,20 @@ more at peak under concurrent batches (malloc's per-thread heaps keep what the a
 have reused; reports/performance-notes.md has the numbers).
 
 On CUDA, batches are padded up to a few bucket sizes (each warmed up before SERVING, so no
-algorithm search lands on a live request) and run through I/O binding.
+first-shape cost lands on a live request) and run through I/O binding. The CUDA provider's
+options (:data:`CUDA_OPTIONS`) defuse its known traps: cuDNN's exhaustive algorithm search
+for every new input shape (seconds on the first batch of a size) is replaced by its
+heuristic, the memory arena grows by what is asked rather than to the next power of two,
+and CUDA graphs stay off (they need one fixed shape and fixed addresses per graph).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
+import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +41,24 @@ log = logging.getLogger(__name__)
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
+# Options of the CUDA provider (see the module docstring); onnxruntime takes strings.
+CUDA_OPTIONS: dict[str, str] = {
+    # EXHAUSTIVE, the default, times every convolution algorithm for each new shape; a
+    # batch past the largest bucket would pay that on a live request.
+    "cudnn_conv_algo_search": "HEURISTIC",
+    # The default, kNextPowerOfTwo, doubles the arena past the largest batch ever seen.
+    "arena_extend_strategy": "kSameAsRequested",
+    # One CUDA graph captures one shape at fixed addresses: not with padded buckets.
+    "enable_cuda_graph": "0",
+    # TF32 convolutions and matrix products drift about 1e-3 from the CPU's float32; these
+    # graphs are small enough that exact float32 costs little.
+    "use_tf32": "0",
+}
+
+
+def provider_options(providers: Sequence[str]) -> list[str | tuple[str, dict[str, str]]]:
+    """``providers`` as onnxruntime takes them, the CUDA provider with :data:`CUDA_OPTIONS`."""
+    return [(name, dict(CUDA_OPTIONS)) if name == CUDA else name for name in providers]
 
 
 def inference_threads(requested: int = 0, processes: int = 1) -> int:
@@ -46,6 +71,27 @@ def inference_threads(requested: int = 0, processes: int = 1) -> int:
     if processes <= 1:
         return max(2, cpu_limit())
     return max(1, math.ceil(cpu_limit() / processes))
+
+
+def lower_thread_priority(niceness: int) -> None:
+    """Add ``niceness`` to the calling thread's nice value (the inference workers' initializer).
+
+    The event loop answers every caller, including the cheap calls that run inline on it; a
+    worker running a long batch at the same priority takes its turn on a contended CPU, and
+    a one-item call then waits for the kernel's next time slice behind each. Niced workers
+    give the loop the CPU the moment it wakes, and still take every cycle it leaves
+    (reports/fairness.md has the measurements). On Linux a thread's nice value is its own
+    and onnxruntime threads started from it inherit it; elsewhere ``setpriority`` would
+    renice the whole process, so this does nothing there.
+    """
+    if niceness <= 0 or not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, current + niceness))
+    except OSError as error:  # a sandbox may refuse it; the server runs on regardless
+        log.warning("cannot lower the inference threads' priority: %s", error)
 
 
 def intra_op_threads(requested: int = 0) -> int:
@@ -114,8 +160,12 @@ class GraphSession:
         # Spinning workers burn the CPU the event loop and other sessions need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         source: str | bytes = str(path) if contents is None else contents
-        self._session = ort.InferenceSession(source, options, providers=providers)
+        self._session = ort.InferenceSession(source, options, providers=provider_options(providers))
+        # What onnxruntime really uses (it falls back to CPU silently), and with what options.
         self.provider: str = self._session.get_providers()[0]
+        self.provider_options: dict[str, str] = dict(
+            self._session.get_provider_options().get(self.provider, {})
+        )
         _check_names(path, "input", [i.name for i in self._session.get_inputs()], (input_name,))
         _check_names(path, "output", [o.name for o in self._session.get_outputs()], output_names)
         self.input_name = input_name
@@ -124,6 +174,8 @@ class GraphSession:
             pad_to_buckets = self.provider == CUDA
         self.buckets = batch_buckets(max_batch_size) if pad_to_buckets else ()
         self._device = "cuda" if self.provider == CUDA else "cpu"
+        # Batch sizes warm_up ran, in order: proof that every bucket ran before SERVING.
+        self.warmed_sizes: tuple[int, ...] = ()
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
         """Outputs for ``batch`` (called on an inference thread; onnxruntime drops the GIL)."""
@@ -150,7 +202,11 @@ class GraphSession:
         return the outputs of one item, for the caller to check against the manifest."""
         for size in self.buckets:
             self.run(np.zeros((size, *item_shape), dtype=np.float32))
-        return self.run(np.zeros((1, *item_shape), dtype=np.float32))
+            self.warmed_sizes += (size,)
+        outputs = self.run(np.zeros((1, *item_shape), dtype=np.float32))
+        if not self.buckets:
+            self.warmed_sizes += (1,)
+        return outputs
 
 
 def _check_names(path: Path, kind: str, found: list[str], expected: tuple[str, ...]) -> None:

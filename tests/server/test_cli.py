@@ -10,6 +10,7 @@ import pytest
 
 from vaeserve.cli import build_parser
 from vaeserve.server.cli import build_settings, env_name
+from vaeserve.server.errors import ConfigError
 from vaeserve.server.settings import Settings, embedded_repository
 
 
@@ -76,6 +77,18 @@ def test_workers_auto_is_one_per_cpu_and_the_default_is_one_process() -> None:
 def test_zero_workers_is_refused_on_the_command_line() -> None:
     with pytest.raises(SystemExit):
         settings_from(["--workers", "0"], {})
+
+
+def test_fair_share_is_on_by_default_and_its_variable_turns_it_off() -> None:
+    assert settings_from([], {}).fair_share is True
+    assert settings_from([], {"VAESERVE_FAIR_SHARE": "false"}).fair_share is False
+    assert settings_from(["--no-fair-share"], {}).fair_share is False
+
+
+def test_the_inference_niceness_must_be_a_nice_value() -> None:
+    assert settings_from(["--inference-niceness", "19"], {}).inference_niceness == 19
+    with pytest.raises(ConfigError, match="inference_niceness"):
+        settings_from(["--inference-niceness", "0"], {})
 
 
 def test_model_control_defaults_to_none_and_its_variables_set_it() -> None:

@@ -25,6 +25,7 @@ from vaeserve.server.errors import (
     UnavailableError,
 )
 from vaeserve.server.inference.batcher import Batcher
+from vaeserve.server.inference.pool import InferencePool
 from vaeserve.server.inference.sessions import CPU, GraphSession
 from vaeserve.server.metrics import Metrics
 
@@ -382,3 +383,48 @@ def test_onnxruntime_results_through_concurrent_batches_equal_unbatched(
         (expected,) = decoder.run(request)
         assert out.shape == expected.shape
         np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_on_the_fair_share_pool_a_small_batch_passes_queued_big_ones() -> None:
+    """Two graphs share one pool: a one-item batch of one graph, submitted after another
+    graph's big batches filled the pool, is answered before the big ones that wait."""
+    release = threading.Event()
+    finished: list[str] = []
+
+    def heavy(batch: np.ndarray) -> tuple[np.ndarray, ...]:
+        assert release.wait(10)
+        finished.append(f"heavy {len(batch)}")
+        return (batch,)
+
+    def light(batch: np.ndarray) -> tuple[np.ndarray, ...]:
+        finished.append(f"light {len(batch)}")
+        return (batch,)
+
+    async def main() -> None:
+        pool = InferencePool(1, small_below=32)
+        metrics = Metrics(CollectorRegistry())
+        common: dict[str, Any] = {
+            "max_batch_size": 64,
+            "max_queue_delay_s": 0.0,
+            "max_queue_size": 1024,
+            "max_concurrent_batches": 1,
+        }
+        big = Batcher(heavy, pool, metrics.graph("big/1", "decoder"), **common)
+        small = Batcher(light, pool, metrics.graph("small/1", "decoder"), **common)
+        big.start()
+        small.start()
+        try:
+            heavy_call = asyncio.ensure_future(big.submit(np.zeros((192, 1), np.float32)))
+            await asyncio.sleep(0.05)  # one big batch runs, one waits in the pool
+            (out,) = await asyncio.wait_for(small.submit(np.ones((1, 1), np.float32)), 10)
+            assert out.shape == (1, 1)
+            release.set()
+            await asyncio.wait_for(heavy_call, 10)
+        finally:
+            release.set()
+            await big.close()
+            await small.close()
+            pool.shutdown()
+
+    asyncio.run(main())
+    assert finished[0] == "light 1"

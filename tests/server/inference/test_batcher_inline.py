@@ -49,7 +49,9 @@ def items(n: int, start: int = 0) -> np.ndarray:
 
 
 def run_with(
-    test: Callable[[Batcher, ThreadRecordingModel, int], Awaitable[Any]], inline_below_s: float
+    test: Callable[[Batcher, ThreadRecordingModel, int], Awaitable[Any]],
+    inline_below_s: float,
+    cost_clock: Callable[[], float] | None = None,
 ) -> Metrics:
     """Run ``test`` with a started batcher; it gets the event loop's thread id."""
     model, metrics = ThreadRecordingModel(), Metrics(CollectorRegistry())
@@ -65,6 +67,7 @@ def run_with(
                 max_queue_size=64,
                 max_concurrent_batches=2,
                 inline_below_s=inline_below_s,
+                cost_clock=cost_clock,
             )
             batcher.start()
             try:
@@ -158,3 +161,24 @@ def test_the_server_runs_batches_under_200_microseconds_inline_by_default() -> N
 def test_a_negative_inline_bound_is_refused() -> None:
     with pytest.raises(ValueError, match="inline_below_us must not be negative"):
         Settings(inline_below_us=-1.0)
+
+
+def test_with_a_cpu_clock_a_batch_that_waited_on_its_worker_still_runs_inline_next() -> None:
+    """Sleeping (waiting for a core, in life) takes wall time and no CPU time."""
+
+    async def test(batcher: Batcher, model: ThreadRecordingModel, loop_thread: int) -> None:
+        await batcher.submit(items(1, 99))  # first of its class: on a worker, and slow
+        await batcher.submit(items(1, 5))
+        assert model.threads[0] != loop_thread
+        assert model.threads[1] == loop_thread
+
+    run_with(test, BETWEEN_S, cost_clock=time.thread_time)
+
+
+def test_with_the_wall_clock_a_batch_that_waited_on_its_worker_stays_there() -> None:
+    async def test(batcher: Batcher, model: ThreadRecordingModel, loop_thread: int) -> None:
+        await batcher.submit(items(1, 99))
+        await batcher.submit(items(1, 5))
+        assert loop_thread not in model.threads
+
+    run_with(test, BETWEEN_S)

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from tests import onnx_models
 from vaeserve.server.cpus import cpu_limit
 from vaeserve.server.inference.sessions import (
     CPU,
+    CUDA,
+    CUDA_OPTIONS,
     GraphSession,
     batch_buckets,
     bucket_for,
     choose_providers,
     inference_threads,
     intra_op_threads,
+    lower_thread_priority,
+    provider_options,
 )
 
 
@@ -108,3 +116,70 @@ def test_a_padded_batch_gives_the_same_outputs_as_a_plain_one(tmp_path: Path) ->
     for got, expected in zip(padded.run(batch), plain.run(batch), strict=True):
         assert got.shape == (3, 2)
         np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_only_the_cuda_provider_gets_the_cuda_options() -> None:
+    assert provider_options([CPU]) == [CPU]
+    cuda, cpu = provider_options([CUDA, CPU])
+    assert cpu == CPU
+    assert cuda == (CUDA, CUDA_OPTIONS)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("cudnn_conv_algo_search", "HEURISTIC"),
+        ("arena_extend_strategy", "kSameAsRequested"),
+        ("enable_cuda_graph", "0"),
+        ("use_tf32", "0"),
+    ],
+)
+def test_the_cuda_options_defuse_the_known_traps(option: str, value: str) -> None:
+    assert CUDA_OPTIONS[option] == value
+
+
+def test_warm_up_runs_every_bucket_and_records_it(tmp_path: Path) -> None:
+    folder = onnx_models.write_model(tmp_path, onnx_models.GREY_V1)
+    session = GraphSession(
+        folder / "decoder.onnx",
+        input_name="z",
+        output_names=("x",),
+        providers=[CPU],
+        intra_op_threads=1,
+        max_batch_size=64,
+        pad_to_buckets=True,
+    )
+    (one,) = session.warm_up((2,))
+    assert session.warmed_sizes == (1, 4, 16, 64)
+    assert one.shape == (1, 1, 8, 8)
+
+
+def test_a_session_reports_the_options_its_provider_really_runs_with(tmp_path: Path) -> None:
+    folder = onnx_models.write_model(tmp_path, onnx_models.GREY_V1)
+    session = GraphSession(
+        folder / "decoder.onnx",
+        input_name="z",
+        output_names=("x",),
+        providers=[CPU],
+        intra_op_threads=1,
+        max_batch_size=8,
+    )
+    assert session.provider_options == ort.InferenceSession(
+        str(folder / "decoder.onnx"), providers=[CPU]
+    ).get_provider_options().get(CPU, {})
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_lowering_the_priority_nices_the_calling_thread_only() -> None:
+    found: list[int] = []
+
+    def worker() -> None:
+        lower_thread_priority(3)
+        found.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert found == [min(19, before + 3)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
