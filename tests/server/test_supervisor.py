@@ -42,9 +42,10 @@ from vaeserve.v1 import vae_service_pb2_grpc
 CHANNELS = 24  # all 24 connections on one of 2 workers: a chance of 2 in 16 million
 OWN_CONNECTION = [("grpc.use_local_subchannel_pool", 1)]
 DECODE = pb.DecodeRequest(model_name="tiny-grey", latents=tensor(random_latents(64)))
-# About 0.4 s per call at 16 callers on 2 cores: at any moment most callers' calls are queued.
+# Most of a second per call at 16 callers on 2 cores: at any moment most callers' calls are
+# admitted and queued or running.
 SLOW_DECODE = pb.DecodeRequest(
-    model_name="fashion-mnist-conv", latents=tensor(random_latents(128, dim=32))
+    model_name="fashion-mnist-conv", latents=tensor(random_latents(256, dim=32))
 )
 WORKER_STARTED = r"worker {slot} started, pid (\d+)"
 
