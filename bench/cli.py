@@ -25,6 +25,8 @@ DESCRIPTION = (
     "report of throughput, latency and every ratio against the limit. Takes several minutes "
     "with the defaults; --quick takes seconds."
 )
+# Rounds of the --workers comparison unless --rounds says otherwise.
+WORKERS_ROUNDS = 3
 # What --quick shrinks, unless a flag sets it explicitly.
 QUICK = {
     "duration": 0.25,
@@ -119,7 +121,13 @@ def add_parser(subparsers: Any) -> None:
         default=0,
         help="onnxruntime intra-op threads in process and in the naive server (0: its choice)",
     )
-    add("--channels", type=int, default=1, help="gRPC channels of the load generator")
+    add(
+        "--channels",
+        type=int,
+        default=1,
+        help="gRPC channels of the load generator; at least 4 per worker against a server "
+        "with --workers",
+    )
     add(
         "--server-args",
         default="",
@@ -151,6 +159,12 @@ def add_parser(subparsers: Any) -> None:
         metavar="DIR",
         help="sample every server process with py-spy under load; collapsed stacks go to "
         "DIR and the hottest functions into the report",
+    )
+    add(
+        "--workers",
+        default=None,
+        help="compare `vaeserve serve --workers` counts instead of the targets, e.g. 1,2, in "
+        "alternating rounds; the report goes to reports/workers.md unless --output is given",
     )
     add(
         "--quick",
@@ -198,7 +212,8 @@ def _add_fairness_flags(parser: argparse.ArgumentParser) -> None:
         "--rounds",
         type=int,
         default=None,
-        help=f"rounds per variant (default: {FAIRNESS_FULL['rounds']})",
+        help=f"rounds per variant (default: {FAIRNESS_FULL['rounds']}), or per worker count "
+        f"with --workers (default: {WORKERS_ROUNDS})",
     )
 
 
@@ -326,9 +341,16 @@ def build_settings(args: argparse.Namespace) -> BenchSettings:
     unknown = sorted((set(methods) - set(METHODS)) | (set(targets) - set(TARGETS)))
     if unknown:
         raise ValueError(f"unknown method or target {unknown}: choose from {METHODS} and {TARGETS}")
+    workers = _counts(args.workers) if args.workers else ()
+    rounds = WORKERS_ROUNDS if args.rounds is None else args.rounds
+    if rounds < 1:
+        raise ValueError("--rounds must be at least 1")
+    default_output = Path("reports/workers.md" if workers else "reports/benchmark.md")
     return BenchSettings(
         repository=args.model_repository or embedded_repository(),
-        output=args.output or Path("reports/benchmark.md"),
+        output=args.output or default_output,
+        workers=workers,
+        rounds=rounds,
         models=_names(args.models),
         methods=methods,
         targets=targets,
@@ -371,6 +393,10 @@ def command_line(settings: BenchSettings) -> str:
     }
     if settings.profile_dir is not None:
         flags["--profile"] = str(settings.profile_dir)
+    if settings.workers:
+        flags["--workers"] = joined(settings.workers)
+        flags["--rounds"] = str(settings.rounds)
+        del flags["--targets"], flags["--ort-batch-sizes"], flags["--ort-seconds"]
     return "vaeserve bench " + " ".join(f"{k} {shlex.quote(v)}" for k, v in flags.items())
 
 
@@ -385,6 +411,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, argparse.ArgumentTypeError) as error:
         print(f"vaeserve bench: {error}", file=sys.stderr)
         return 2
+    if settings.workers:
+        return _run_workers(settings)
     try:
         with tempfile.TemporaryDirectory(prefix="vaeserve-bench-") as logs:
             bench = run_benchmark(settings, Path(logs), lambda line: print(line, file=sys.stderr))
@@ -394,5 +422,24 @@ def run(args: argparse.Namespace) -> int:
     settings.output.parent.mkdir(parents=True, exist_ok=True)
     settings.output.write_text(render(bench, command_line(settings)), encoding="utf-8")
     settings.output.with_suffix(".json").write_text(raw_json(bench), encoding="utf-8")
+    print(f"report written to {settings.output}")
+    return 0
+
+
+def _run_workers(settings: BenchSettings) -> int:
+    """``--workers``: the alternating-rounds comparison of worker counts, its own report."""
+    from vaeserve.bench.run import BENCH_ERRORS
+    from vaeserve.bench.workers import render_workers, run_workers_comparison
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="vaeserve-bench-") as logs:
+            compared = run_workers_comparison(
+                settings, Path(logs), lambda line: print(line, file=sys.stderr)
+            )
+    except BENCH_ERRORS as error:
+        print(f"vaeserve bench: {error}", file=sys.stderr)
+        return 1
+    settings.output.parent.mkdir(parents=True, exist_ok=True)
+    settings.output.write_text(render_workers(compared, command_line(settings)), encoding="utf-8")
     print(f"report written to {settings.output}")
     return 0

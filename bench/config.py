@@ -12,6 +12,7 @@ yardstick beside it measured in the same run on the same machine:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,22 @@ DEFAULT_MODELS = ("fashion-mnist", "fashion-mnist-conv")
 DEFAULT_ITEMS = (1, 256)
 DEFAULT_CONCURRENCY = (1, 16, 64)
 DEFAULT_ORT_BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+CHANNELS_PER_WORKER = 4
+
+
+def _workers_flag(server_args: tuple[str, ...]) -> int:
+    """The ``--workers`` count among a server's flags; 1 when absent."""
+    value = "1"
+    for i, arg in enumerate(server_args):
+        if arg == "--workers" and i + 1 < len(server_args):
+            value = server_args[i + 1]
+        elif arg.startswith("--workers="):
+            value = arg.split("=", 1)[1]
+    if value == "auto":
+        return len(os.sched_getaffinity(0))
+    return int(value) if value.isdigit() else 1
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,20 @@ class BenchSettings:
     startup_timeout_s: float = 120.0
     # Where py-spy profiles of every target go; None: no profiling.
     profile_dir: Path | None = None
+    # Worker counts (`vaeserve serve --workers`) to compare instead of the targets; empty:
+    # the usual run. Measured in alternating rounds (vaeserve.bench.workers).
+    workers: tuple[int, ...] = ()
+    # Rounds of that comparison.
+    rounds: int = 3
+
+    def load_channels(self, workers: int = 1) -> int:
+        """Channels of the load generator against a server of ``workers`` processes: at
+        least CHANNELS_PER_WORKER per worker, each its own connection, since the kernel
+        spreads connections, not calls, over the workers. ``workers`` defaults to what
+        ``--workers`` in ``server_args`` says (``auto``: this machine's CPUs)."""
+        if workers == 1:
+            workers = _workers_flag(self.server_args)
+        return self.channels if workers <= 1 else max(self.channels, CHANNELS_PER_WORKER * workers)
 
     def scenarios(self) -> list[Scenario]:
         return [

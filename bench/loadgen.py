@@ -248,6 +248,10 @@ class LoadGenerator:
             text=True,
         )
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def run(self, job: LoadJob) -> LoadResult:
         self.send(job)
         return self.receive(job)

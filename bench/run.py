@@ -156,7 +156,8 @@ class _Driver:
             self._run.results[scenario] = self._by_payload[key]
             return
         s = self._settings
-        job = LoadJob(self._address, scenario, shape, s.duration_s, s.warmup_s, s.channels)
+        channels = s.load_channels()
+        job = LoadJob(self._address, scenario, shape, s.duration_s, s.warmup_s, channels)
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         scraped = self._run.name.startswith("vaeserve")
         before = scrape_batch_tally(metrics_url) if scraped else None

@@ -6,7 +6,9 @@ NOT_SERVING; ``await server.load_models()`` opens, warms up and announces each m
 ``vaeserve serve`` and the tests' fixtures do both. TLS, mutual TLS and the bearer token
 come from the settings (:mod:`vaeserve.server.security.credentials`,
 :mod:`vaeserve.server.security.bearer`);
-``interceptors`` and ``credentials`` let a caller add or replace them.
+``interceptors`` and ``credentials`` let a caller add or replace them. ``worker`` makes the
+server one of several serving processes (:mod:`vaeserve.server.worker`): ports shared,
+readiness gated on the others.
 """
 
 from __future__ import annotations
@@ -182,8 +184,15 @@ async def create_server(
     registry: CollectorRegistry | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
     credentials: grpc.ServerCredentials | None = None,
+    worker: int | None = None,
 ) -> tuple[VaeServer, int]:
     """Scan the repository, build the servicers and bind; call ``start`` on the result.
+
+    ``worker`` is this process's slot when it is one of several serving processes: its
+    ports are then shared with the others (SO_REUSEPORT; the supervisor has checked that
+    nobody else holds them), its readiness stays NOT_SERVING until
+    :meth:`~vaeserve.server.health.HealthState.set_gate` opens it, and its calls are also
+    counted under its slot. None (alone): a port in use is an error.
 
     Raises a :class:`~vaeserve.server.errors.StartupError` before binding when a TLS file
     or the token cannot be used, the execution provider is not in this onnxruntime, or a
@@ -192,37 +201,30 @@ async def create_server(
     tls = read_tls_files(settings)
     token = read_token(settings)
     providers = choose_providers(settings.execution_provider)
-    # Every port before any is bound: a taken one stops the start with nothing opened.
-    refuse_a_port_in_use(settings.host, settings.port, "--port")
-    if settings.metrics_port > 0:
-        metrics_host = settings.metrics_host or settings.host
-        refuse_a_port_in_use(metrics_host, settings.metrics_port, "--metrics-port")
-    if settings.health_port > 0:
-        refuse_a_port_in_use(settings.host, settings.health_port, "--health-port")
-    if settings.http_port > 0:
-        refuse_a_port_in_use(settings.http_host or settings.host, settings.http_port, "--http-port")
+    if worker is None:  # a worker's ports are shared on purpose; its supervisor checked them
+        _refuse_ports_in_use(settings)
     if credentials is None and tls is not None:
         credentials = server_credentials(tls)
     hashes = HashCache()
     entries = scan_repository(settings.model_repository, hashes)
     limits = message_limits(settings, entries)
     table = ModelTable.from_entries(entries)
-    metrics = Metrics(registry if registry is not None else CollectorRegistry())
+    metrics = Metrics(registry if registry is not None else CollectorRegistry(), worker=worker)
     if token is not None:  # outermost: nothing else runs for a caller without the token
         interceptors = [_token_check(token, metrics), *interceptors]
     executor = inference_pool(settings)
     handlers = VaeHandlers(table, settings, executor, limits.receive)
-    health = HealthState()
+    health = HealthState(gated=worker is not None)
     await health.starting(table.versions)
     grpc_server = grpc.aio.server(
         interceptors=[*interceptors, _malformed_check(metrics)],
-        options=_channel_options(settings, limits),
+        options=_channel_options(settings, limits, share_port=worker is not None),
     )
     loader = Loader(
         settings,
         providers,
         intra_op_threads(settings.intra_op_threads),
-        inference_threads(settings.inference_threads),
+        inference_threads(settings.inference_threads, settings.workers),
         executor,
         metrics,
     )
@@ -240,7 +242,9 @@ async def create_server(
             (SERVICE_NAME, ADMIN_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
             grpc_server,
         )
-    port = _bind(grpc_server, settings.host, settings.port, credentials, "--port")
+    port = _bind(
+        grpc_server, settings.host, settings.port, credentials, "--port", shared=worker is not None
+    )
     summary = _security_summary(settings, secure=credentials is not None)
     log.info("gRPC listening on %s:%d (%s)", settings.host, port, summary)
     if token is not None and credentials is None:
@@ -250,7 +254,9 @@ async def create_server(
             "model control is explicit and no bearer token is set: anyone who can reach the "
             "port can load and unload models"
         )
-    health_server = _health_only_server(settings, health) if settings.health_port >= 0 else None
+    health_server = None
+    if settings.health_port >= 0:
+        health_server = _health_only_server(settings, health, share_port=worker is not None)
     http = None
     if settings.http_port >= 0:
         http = build_http_front(
@@ -262,6 +268,7 @@ async def create_server(
             token=BearerToken(token) if token is not None else None,
             grpc_receive_limit=limits.receive,
             ssl_context=ssl_context(tls, settings) if tls is not None else None,
+            share_port=worker is not None,
         )
         http_summary = _security_summary(settings, secure=tls is not None, reflection=False)
         log.info("HTTP listening on %s:%d (%s)", http.host, http.port, http_summary)
@@ -280,16 +287,20 @@ async def create_server(
     return server, port
 
 
-def _health_only_server(settings: Settings, health: HealthState) -> tuple[grpc.aio.Server, int]:
+def _health_only_server(
+    settings: Settings, health: HealthState, *, share_port: bool
+) -> tuple[grpc.aio.Server, int]:
     """A plaintext server with nothing but the health service, sharing the main one's state.
 
     The kubelet's gRPC probe speaks no TLS; with TLS on, this port is what it can ask. It
     reveals what health reveals anyway (SERVING or not, by service and model name).
     """
-    # No port sharing, as on the main port: a second server on this port must fail to start.
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    # As on the main port: shared only among the workers of one server.
+    server = grpc.aio.server(options=[("grpc.so_reuseport", int(share_port))])
     add_health_service(health, server)
-    port = _bind(server, settings.host, settings.health_port, None, "--health-port")
+    port = _bind(
+        server, settings.host, settings.health_port, None, "--health-port", shared=share_port
+    )
     log.info("gRPC health (only) on %s:%d, plaintext", settings.host, port)
     return server, port
 
@@ -314,9 +325,13 @@ def _refusal_counter(metrics: Metrics, code: Code) -> Callable[[str], None]:
     return count
 
 
-def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[str, int]]:
+def _channel_options(
+    settings: Settings, limits: MessageLimits, *, share_port: bool
+) -> list[tuple[str, int]]:
     options = [
-        ("grpc.so_reuseport", 0),
+        # Alone, no port sharing: a second server on a taken port must fail to start. The
+        # workers of one server share theirs; their supervisor holds it against the rest.
+        ("grpc.so_reuseport", int(share_port)),
         ("grpc.max_receive_message_length", limits.receive),
         ("grpc.max_send_message_length", limits.send),
     ]
@@ -326,14 +341,29 @@ def _channel_options(settings: Settings, limits: MessageLimits) -> list[tuple[st
     return options
 
 
+def _refuse_ports_in_use(settings: Settings) -> None:
+    """Every port before any is bound: a taken one stops the start with nothing opened."""
+    refuse_a_port_in_use(settings.host, settings.port, "--port")
+    if settings.metrics_port > 0:
+        metrics_host = settings.metrics_host or settings.host
+        refuse_a_port_in_use(metrics_host, settings.metrics_port, "--metrics-port")
+    if settings.health_port > 0:
+        refuse_a_port_in_use(settings.host, settings.health_port, "--health-port")
+    if settings.http_port > 0:
+        refuse_a_port_in_use(settings.http_host or settings.host, settings.http_port, "--http-port")
+
+
 def _bind(
     server: grpc.aio.Server,
     host: str,
     port: int,
     creds: grpc.ServerCredentials | None,
     flag: str,
+    *,
+    shared: bool = False,
 ) -> int:
-    refuse_a_port_in_use(host, port, flag)
+    if not shared:
+        refuse_a_port_in_use(host, port, flag)
     address = f"{host}:{port}"
     try:
         if creds is None:
@@ -355,7 +385,7 @@ def _bind(
 def inference_pool(settings: Settings) -> Executor:
     """The inference workers: under --fair-share a niced pool that runs small batches first
     (server/inference/pool.py), else the plain first-come thread pool."""
-    workers = inference_threads(settings.inference_threads)
+    workers = inference_threads(settings.inference_threads, settings.workers)
     if settings.fair_share:
         return InferencePool(
             workers, small_below=MIN_SPLIT_SIZE, niceness=settings.inference_niceness

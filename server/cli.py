@@ -17,6 +17,17 @@ from vaeserve.server.settings import EXECUTION_PROVIDERS, MODEL_CONTROL_MODES, S
 
 ENV_PREFIX = "VAESERVE_"
 
+
+def workers_count(text: str) -> int:
+    """``auto`` is 0 (one worker per CPU of the container's limit), else a whole number."""
+    if text.strip().lower() == "auto":
+        return 0
+    count = int(text)
+    if count < 1:
+        raise ValueError("expected a positive number or auto")
+    return count
+
+
 # flag -> (parser of its text, help); the Settings field is the flag in snake case.
 FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "--host": (str, "address to bind the gRPC server to (default 0.0.0.0)"),
@@ -41,8 +52,12 @@ FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "--max-image-pixels": (int, "largest width*height a PNG may declare"),
     "--execution-provider": (str, f"onnxruntime provider: {'|'.join(EXECUTION_PROVIDERS)}"),
     "--intra-op-threads": (int, "onnxruntime threads per call (default 1)"),
-    "--inference-threads": (int, "inference workers (default: container CPU limit, at least 2)"),
+    "--inference-threads": (
+        int,
+        "inference workers (default: CPU limit, >= 2; with --workers, CPUs / workers)",
+    ),
     "--inference-niceness": (int, "with --fair-share, the workers' nice value, 1-19 (default 10)"),
+    "--workers": (workers_count, "serving processes sharing the ports: N or auto (default 1)"),
     "--max-connection-age-s": (float, "close connections after this long, s (0: never)"),
     "--grace-period-s": (float, "on SIGTERM, time in-flight requests get, s (default 10)"),
     "--tls-cert-file": (Path, "PEM certificate chain; with --tls-key-file turns TLS on"),

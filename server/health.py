@@ -5,6 +5,11 @@ each model's name are readiness: not serving until their models are loaded and w
 On drain every name turns not serving and stays so, and watchers are woken to see it. The
 gRPC health service (:mod:`vaeserve.server.rpc.health`) and the HTTP probes read this one
 state, so they can never disagree.
+
+With several serving processes (``--workers``) a probe lands on whichever process the
+kernel hands its connection to, so each must answer for the whole server: a worker's state
+is *gated*, every readiness name reading not serving until the supervisor says that every
+worker is warm (:meth:`HealthState.set_gate`). Liveness ("") is the process's own.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["VaeService"].full_name
 class HealthState:
     """Serving or not, by name; ``None`` for a name nobody set."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, gated: bool = False) -> None:
+        """``gated``: one of several processes; readiness waits for :meth:`set_gate`."""
         self._serving: dict[str, bool] = {}
         self._draining = False
+        self._gate_open = not gated
         self._changed = asyncio.Condition()
 
     @property
@@ -31,7 +38,7 @@ class HealthState:
 
     def status(self, name: str) -> bool | None:
         """True when ``name`` serves, False when it does not, None when it is unknown."""
-        if self._draining and name in self._serving:
+        if name in self._serving and (self._draining or (name and not self._gate_open)):
             return False
         return self._serving.get(name)
 
@@ -47,6 +54,13 @@ class HealthState:
             return
         async with self._changed:
             self._serving[name] = serving
+            self._changed.notify_all()
+
+    async def set_gate(self, is_open: bool) -> None:
+        """Open: every serving process is warm, readiness is this process's own. Closed:
+        some process is not (yet, or again), so every readiness name reads not serving."""
+        async with self._changed:
+            self._gate_open = is_open
             self._changed.notify_all()
 
     async def drain(self) -> None:

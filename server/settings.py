@@ -78,6 +78,9 @@ class Settings:
     inference_threads: int = 0
     """Workers of the inference pool, and batches in flight per graph; 0 means one per CPU
     of the container's limit, at least 2."""
+    workers: int = 1
+    """Serving processes sharing the ports (SO_REUSEPORT) under one supervisor; 1 is one
+    process and no supervisor; 0 means one per CPU of the container's limit (``auto``)."""
     fair_share: bool = True
     """Keep cheap calls fast beside clients that stream expensive ones: the inference workers
     run niced (the event loop, which answers every caller, wins a contended CPU over a long
@@ -142,6 +145,8 @@ class Settings:
             )
         if self.execution_provider not in EXECUTION_PROVIDERS:
             problems.append(f"execution_provider must be one of {EXECUTION_PROVIDERS}")
+        if self.workers < 0:
+            problems.append("workers must be a positive number, or 0 (auto: one per CPU)")
         if self.intra_op_threads < 0 or self.inference_threads < 0:
             problems.append("thread counts must not be negative")
         if not 1 <= self.inference_niceness <= 19:

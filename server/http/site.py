@@ -163,8 +163,10 @@ def build_http_front(
     token: BearerToken | None,
     grpc_receive_limit: int,
     ssl_context: ssl.SSLContext | None,
+    share_port: bool = False,
 ) -> HttpFront:
-    """Bind ``host:port`` and build the application of every route on it."""
+    """Bind ``host:port`` and build the application of every route on it; ``share_port``:
+    one of several serving processes sharing it (SO_REUSEPORT; see ``bind``)."""
     _quiet_client_mistakes()
     limit = bodies.body_limit(grpc_receive_limit)
     app = web.Application(client_max_size=limit)
@@ -174,13 +176,17 @@ def build_http_front(
     Probes(health).add_to(app)
     OpenApiRoute(rpc_routes).add_to(app)
     StaticFiles().add_to(app)  # last: its pattern would take any path
-    return HttpFront(app, bind(host, port), ssl_context, health, limit)
+    return HttpFront(app, bind(host, port, share_port=share_port), ssl_context, health, limit)
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``, refusing a port another process listens on."""
+def bind(host: str, port: int, *, share_port: bool = False) -> socket.socket:
+    """A listening socket on ``host:port``, refusing a port another process listens on --
+    unless ``share_port``: the workers of ``--workers N`` share it through SO_REUSEPORT,
+    their supervisor holding it against anyone else (:mod:`vaeserve.server.supervisor`)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
+        return socket.create_server(
+            (host, port), family=family, backlog=LISTEN_BACKLOG, reuse_port=share_port
+        )
     except OSError as error:
         raise BindError(f"cannot listen for HTTP on {host}:{port}: {error.strerror}") from error

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from vaeserve.server.cpus import cpu_limit
 from vaeserve.server.errors import ProviderUnavailableError
 
 log = logging.getLogger(__name__)
@@ -60,21 +61,16 @@ def provider_options(providers: Sequence[str]) -> list[str | tuple[str, dict[str
     return [(name, dict(CUDA_OPTIONS)) if name == CUDA else name for name in providers]
 
 
-def cpu_limit(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
-    """CPUs this process may use: the cgroup quota when set, else the affinity mask."""
-    available = len(os.sched_getaffinity(0))
-    try:
-        quota, period = (cgroup_root / "cpu.max").read_text().split()[:2]
-    except (OSError, ValueError):
-        return available
-    if quota == "max":
-        return available
-    return max(1, min(available, math.ceil(int(quota) / int(period))))
-
-
-def inference_threads(requested: int = 0) -> int:
-    """Inference pool workers: ``requested``, or one per CPU of the limit and at least 2."""
-    return requested or max(2, cpu_limit())
+def inference_threads(requested: int = 0, processes: int = 1) -> int:
+    """Inference pool workers of one serving process: ``requested``, or its share of the CPU
+    limit. Alone, one per CPU and at least 2, so a second batch can start while the first
+    finishes; one of ``processes`` serving processes gets ``ceil(CPUs / processes)`` and at
+    least 1: the processes overlap each other, and more threads than cores only thrash."""
+    if requested:
+        return requested
+    if processes <= 1:
+        return max(2, cpu_limit())
+    return max(1, math.ceil(cpu_limit() / processes))
 
 
 def lower_thread_priority(niceness: int) -> None:

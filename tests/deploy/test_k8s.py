@@ -172,16 +172,27 @@ def test_container_is_locked_down(overlay: str, rendered: dict[str, Objects]) ->
     assert pod["automountServiceAccountToken"] is False
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_one_inference_worker_per_cpu_of_the_limit_and_one_thread_per_call(
+LIMITS_CPU = {"containerName": "vaeserve", "resource": "limits.cpu", "divisor": "1"}
+
+
+@pytest.mark.parametrize("overlay", ["cpu", "cpu-tls"])
+def test_one_serving_process_per_cpu_of_the_limit_each_with_one_inference_thread(
     overlay: str, rendered: dict[str, Objects]
 ) -> None:
     server = container(rendered[overlay])
     env = {e["name"]: e for e in server["env"]}
-    field = env["VAESERVE_INFERENCE_THREADS"]["valueFrom"]["resourceFieldRef"]
-    assert field == {"containerName": "vaeserve", "resource": "limits.cpu", "divisor": "1"}
+    assert env["VAESERVE_WORKERS"]["valueFrom"]["resourceFieldRef"] == LIMITS_CPU
+    assert env["VAESERVE_INFERENCE_THREADS"] == {"name": "VAESERVE_INFERENCE_THREADS", "value": "1"}
     assert "cpu" in server["resources"]["limits"]
     assert settings(rendered[overlay])["VAESERVE_INTRA_OP_THREADS"] == "1"
+
+
+def test_a_gpu_pod_is_one_process_with_one_inference_worker_per_cpu(
+    rendered: dict[str, Objects],
+) -> None:
+    env = {e["name"]: e for e in container(rendered["gpu"])["env"]}
+    assert env["VAESERVE_WORKERS"] == {"name": "VAESERVE_WORKERS", "value": "1"}
+    assert env["VAESERVE_INFERENCE_THREADS"]["valueFrom"]["resourceFieldRef"] == LIMITS_CPU
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -68,6 +68,17 @@ def test_the_serve_log_level_flag_wins_over_its_variable() -> None:
     assert settings.log_level == "ERROR"
 
 
+def test_workers_auto_is_one_per_cpu_and_the_default_is_one_process() -> None:
+    auto = settings_from(["--workers", "auto"], {})
+    from_env = settings_from([], {"VAESERVE_WORKERS": "3"})
+    assert (settings_from([], {}).workers, auto.workers, from_env.workers) == (1, 0, 3)
+
+
+def test_zero_workers_is_refused_on_the_command_line() -> None:
+    with pytest.raises(SystemExit):
+        settings_from(["--workers", "0"], {})
+
+
 def test_fair_share_is_on_by_default_and_its_variable_turns_it_off() -> None:
     assert settings_from([], {}).fair_share is True
     assert settings_from([], {"VAESERVE_FAIR_SHARE": "false"}).fair_share is False

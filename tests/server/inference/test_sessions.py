@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -13,6 +14,7 @@ import onnxruntime as ort
 import pytest
 
 from tests import onnx_models
+from vaeserve.server.cpus import cpu_limit
 from vaeserve.server.inference.sessions import (
     CPU,
     CUDA,
@@ -21,7 +23,6 @@ from vaeserve.server.inference.sessions import (
     batch_buckets,
     bucket_for,
     choose_providers,
-    cpu_limit,
     inference_threads,
     intra_op_threads,
     lower_thread_priority,
@@ -44,19 +45,14 @@ def test_a_batch_past_the_largest_bucket_is_not_padded() -> None:
     assert bucket_for(300, (1, 4)) == 300
 
 
-def test_cpu_limit_follows_the_cgroup_quota(tmp_path: Path) -> None:
-    (tmp_path / "cpu.max").write_text("150000 100000\n")
-    assert cpu_limit(tmp_path) == min(2, len(os.sched_getaffinity(0)))
-
-
-def test_cpu_limit_without_a_quota_is_the_affinity_mask(tmp_path: Path) -> None:
-    (tmp_path / "cpu.max").write_text("max 100000\n")
-    assert cpu_limit(tmp_path) == len(os.sched_getaffinity(0))
-
-
 def test_inference_workers_default_to_one_per_cpu_of_the_limit_and_at_least_two() -> None:
     assert inference_threads() == max(2, cpu_limit())
     assert inference_threads(0) == max(2, cpu_limit())
+
+
+def test_each_of_several_serving_processes_gets_its_share_of_the_cpus() -> None:
+    assert inference_threads(0, processes=2) == max(1, math.ceil(cpu_limit() / 2))
+    assert inference_threads(0, processes=cpu_limit() * 4) == 1
 
 
 def test_onnxruntime_runs_one_thread_per_call_by_default() -> None:
