@@ -133,7 +133,8 @@ async def serve(kind: str, models: list[BenchModel], address: str, threads: int)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     server.add_insecure_port(address)
     await server.start()
-    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    for name in ("", SERVICE_NAME):  # the models are loaded: live and ready, as vaeserve says
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

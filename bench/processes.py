@@ -80,7 +80,9 @@ class ServerProcess:
         return self._process.pid
 
     def wait_serving(self, timeout_s: float) -> float:
-        """Block until the overall health check says SERVING; the cold start in seconds."""
+        """Block until the service's readiness says SERVING (vaeserve: every model loaded and
+        warmed up; liveness, ``""``, turns SERVING as soon as it listens); the cold start in
+        seconds."""
         deadline = self._started + timeout_s
         with grpc.insecure_channel(self.address) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
@@ -125,9 +127,12 @@ class ServerProcess:
         self.stop()
 
 
+READY_SERVICE = "vaeserve.v1.VaeService"
+
+
 def _is_serving(stub: health_pb2_grpc.HealthStub) -> bool:
     try:
-        answer = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
+        answer = stub.Check(health_pb2.HealthCheckRequest(service=READY_SERVICE), timeout=1.0)
     except grpc.RpcError:
         return False  # not listening yet, or still loading
     return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)

@@ -21,7 +21,7 @@ TARGET_SECTIONS = (
 )
 SECTIONS = ("Goals", "Processes", "In-process onnxruntime (the compute limit)", "Ratios")
 # tiny-grey of the shared tiny repository (tests/conftest.py): 1x8x8 images, latent 2.
-QUICK_FLAGS = ["--quick", "--duration", "0.1", "--warmup", "0.05", "--models", "tiny-grey"]
+QUICK_FLAGS = ["--quick", "--duration", "0.2", "--warmup", "0.05", "--models", "tiny-grey"]
 
 
 @pytest.fixture(scope="module")
