@@ -31,7 +31,7 @@ from vaeserve.bench.config import ModelShape, Scenario
 from vaeserve.bench.loadgen import LoadGenerator, LoadJob
 from vaeserve.bench.models import find_model
 from vaeserve.bench.processes import ServerProcess, free_port
-from vaeserve.bench.stats import LoadResult, ratio
+from vaeserve.bench.stats import LoadResult, at_least, at_most, ratio
 
 Progress = Callable[[str], None]
 # Extra warm-up of the light client and extra window of the heavy ones when they run
@@ -200,32 +200,24 @@ def verdicts(run: FairnessRun) -> list[FairnessVerdict]:
                     f"light calls/s beside {n} heavy / alone",
                     share,
                     f">= {MIN_LIGHT_SHARE:.2f}",
-                    _at_least(share, MIN_LIGHT_SHARE),
+                    at_least(share, MIN_LIGHT_SHARE),
                 ),
                 FairnessVerdict(
                     variant.name,
                     f"light p99 beside {n} heavy / alone",
                     p99,
                     f"<= {MAX_LIGHT_P99_FACTOR:g}",
-                    _at_most(p99, MAX_LIGHT_P99_FACTOR),
+                    at_most(p99, MAX_LIGHT_P99_FACTOR),
                 ),
                 FairnessVerdict(
                     variant.name,
                     f"{n} heavy items/s beside light / alone",
                     heavy,
                     f">= {MIN_HEAVY_SHARE:g}",
-                    _at_least(heavy, MIN_HEAVY_SHARE),
+                    at_least(heavy, MIN_HEAVY_SHARE),
                 ),
             ]
     return found
-
-
-def _at_least(value: float, bound: float) -> bool | None:
-    return None if value != value else value >= bound
-
-
-def _at_most(value: float, bound: float) -> bool | None:
-    return None if value != value else value <= bound
 
 
 def server_command(

@@ -40,7 +40,7 @@ from vaeserve.bench.loadgen import LoadGenerator, LoadJob
 from vaeserve.bench.models import BenchModel, find_model
 from vaeserve.bench.processes import ServerProcess, free_port
 from vaeserve.bench.report import num, table
-from vaeserve.bench.stats import LoadResult, ratio
+from vaeserve.bench.stats import LoadResult, at_least, at_most, ratio
 
 Progress = Callable[[str], None]
 METHODS = ("Decode", "Encode")
@@ -338,7 +338,7 @@ def verdicts(run: GpuRun) -> list[GpuVerdict]:
                         f"{model} {method} workers {server.workers}",
                         share,
                         f">= {MIN_SHARE_OF_RAW:g}",
-                        None if share != share else share >= MIN_SHARE_OF_RAW,
+                        at_least(share, MIN_SHARE_OF_RAW),
                     )
                 )
                 one = Scenario(model, method, 1, 1)
@@ -354,7 +354,7 @@ def verdicts(run: GpuRun) -> list[GpuVerdict]:
                         f"{model} {method} workers {server.workers}",
                         factor,
                         f"<= {MAX_P50_FACTOR:g}",
-                        None if factor != factor else factor <= MAX_P50_FACTOR,
+                        at_most(factor, MAX_P50_FACTOR),
                     )
                 )
     return found

@@ -97,6 +97,16 @@ def limit_items_per_s(transport_items_per_s: float, compute_items_per_s: float) 
     return 1.0 / (1.0 / transport_items_per_s + 1.0 / compute_items_per_s)
 
 
+def at_least(value: float, bound: float) -> bool | None:
+    """Whether a goal ``value >= bound`` is met; None where the value was not measured."""
+    return value >= bound if math.isfinite(value) and math.isfinite(bound) else None
+
+
+def at_most(value: float, bound: float) -> bool | None:
+    """Whether a goal ``value <= bound`` is met; None where the value was not measured."""
+    return value <= bound if math.isfinite(value) and math.isfinite(bound) else None
+
+
 def ratio(numerator: float, denominator: float) -> float:
     """numerator / denominator, NaN where the denominator was not measured or is zero."""
     if not math.isfinite(denominator) or denominator == 0 or not math.isfinite(numerator):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from vaeserve.bench.config import Scenario
 from vaeserve.bench.ort import GRAPH_OF_METHOD, OrtPoint
 from vaeserve.bench.run import BenchRun
-from vaeserve.bench.stats import LoadResult, limit_items_per_s, ratio
+from vaeserve.bench.stats import LoadResult, at_least, at_most, limit_items_per_s, ratio
 
 MIN_SHARE_OF_LIMIT = 0.8
 MAX_IDLE_LATENCY_FACTOR = 1.3
@@ -60,14 +60,6 @@ def limit(run: BenchRun, scenario: Scenario) -> float:
     return limit_items_per_s(items_per_s(run, "transport", scenario), compute)
 
 
-def _at_least(value: float, bound: float) -> bool | None:
-    return value >= bound if math.isfinite(value) and math.isfinite(bound) else None
-
-
-def _at_most(value: float, bound: float) -> bool | None:
-    return value <= bound if math.isfinite(value) and math.isfinite(bound) else None
-
-
 def throughput_verdicts(run: BenchRun) -> list[Verdict]:
     """At least 0.8 of the limit, and never below the naive server, where batching can help:
     one item per request at the highest concurrency, 256 at vaeserve's best concurrency."""
@@ -103,10 +95,10 @@ def _throughput_pair(run: BenchRun, scenario: Scenario) -> list[Verdict]:
             case,
             _fmt(share),
             f">= {MIN_SHARE_OF_LIMIT}",
-            _at_least(share, MIN_SHARE_OF_LIMIT),
+            at_least(share, MIN_SHARE_OF_LIMIT),
         ),
         Verdict(
-            "items/s vs naive", case, _fmt(versus_naive), ">= 1.0", _at_least(versus_naive, 1.0)
+            "items/s vs naive", case, _fmt(versus_naive), ">= 1.0", at_least(versus_naive, 1.0)
         ),
     ]
 
@@ -132,7 +124,7 @@ def idle_latency_verdicts(run: BenchRun) -> list[Verdict]:
                 _case(scenario),
                 _fmt(measured),
                 f"<= {_fmt(bound)}",
-                _at_most(measured, bound),
+                at_most(measured, bound),
             )
         )
     return verdicts
@@ -147,7 +139,7 @@ def batching_verdicts(run: BenchRun) -> list[Verdict]:
         p99 = ratio(on.p99_ms, NAN if off is None else off.p99_ms)
         case = _case(scenario)
         verdicts.append(
-            Verdict("req/s, batching on / off", case, _fmt(rps), ">= 1.0", _at_least(rps, 1.0))
+            Verdict("req/s, batching on / off", case, _fmt(rps), ">= 1.0", at_least(rps, 1.0))
         )
         verdicts.append(
             Verdict(
@@ -155,7 +147,7 @@ def batching_verdicts(run: BenchRun) -> list[Verdict]:
                 case,
                 _fmt(p99),
                 f"<= {MAX_BATCHED_P99_FACTOR}",
-                _at_most(p99, MAX_BATCHED_P99_FACTOR),
+                at_most(p99, MAX_BATCHED_P99_FACTOR),
             )
         )
     return verdicts
