@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,8 @@ def cap_malloc_arenas(environ: os._Environ[str] | dict[str, str] = os.environ) -
     """
     if ARENA_VARIABLE in environ:
         return None
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
-        return None
-    if mallopt(_M_ARENA_MAX, DEFAULT_ARENAS) != 1:
+    mallopt = _glibc_function("mallopt")
+    if mallopt is None or mallopt(_M_ARENA_MAX, DEFAULT_ARENAS) != 1:
         return None
     log.debug("malloc arenas capped at %d (set %s to choose)", DEFAULT_ARENAS, ARENA_VARIABLE)
     return DEFAULT_ARENAS
@@ -49,15 +44,23 @@ def release_free_memory() -> bool:
     glibc keeps freed pages in its arenas, so the process's resident size would not show
     it. Returns False where there is no glibc to ask.
     """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
+    trim = _glibc_function("malloc_trim")
+    if trim is None:
         return False
     trim(0)
     return True
+
+
+def _glibc_function(name: str) -> Any:
+    """The C library's function ``name``, or None where there is no such C library or
+    function (musl has neither ``mallopt``'s arenas nor ``malloc_trim``)."""
+    library = ctypes.util.find_library("c")
+    if library is None:
+        return None
+    try:
+        return getattr(ctypes.CDLL(library), name)
+    except (OSError, AttributeError):
+        return None
 
 
 __all__ = ["ARENA_VARIABLE", "DEFAULT_ARENAS", "cap_malloc_arenas", "release_free_memory"]
