@@ -26,12 +26,6 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
         self.handlers = handlers
         self.metrics = metrics
 
-    def model_label(self, request: Any) -> str:
-        return self.handlers.model_label(request)
-
-    def check_accepting(self) -> None:
-        self.handlers.check_accepting()
-
     @rpc("LoadModel")
     async def LoadModel(
         self, request: admin_pb.LoadModelRequest, context: Context

@@ -39,12 +39,6 @@ class VaeServicer(pb_grpc.VaeServiceServicer):
         self.handlers = handlers
         self.metrics = metrics
 
-    def model_label(self, request: Any) -> str:
-        return self.handlers.model_label(request)
-
-    def check_accepting(self) -> None:
-        self.handlers.check_accepting()
-
     @rpc("Encode")
     async def Encode(self, request: pb.EncodeRequest, context: Context) -> pb.EncodeResponse:
         return await self.handlers.encode(request, abandonment_of(context))

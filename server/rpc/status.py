@@ -33,14 +33,21 @@ Request = TypeVar("Request")
 Reply = TypeVar("Reply")
 
 
-class MeteredServicer(Protocol):
-    """What a servicer offers the wrapper: its metrics and a guard run before each call."""
-
-    metrics: Metrics
+class ServedHandlers(Protocol):
+    """What the wrapper asks of the dataplane behind a servicer, before each call."""
 
     def model_label(self, request: Any) -> str: ...
 
     def check_accepting(self) -> None: ...
+
+
+class MeteredServicer(Protocol):
+    """What a servicer offers the wrapper: its dataplane handlers and its metrics."""
+
+    @property
+    def handlers(self) -> ServedHandlers: ...
+
+    metrics: Metrics
 
 
 Handler = Callable[[Any, Request, grpc.aio.ServicerContext[Request, Reply]], Awaitable[Reply]]
@@ -57,9 +64,9 @@ def rpc(method: str) -> Callable[[Handler[Request, Reply]], Handler[Request, Rep
             context: grpc.aio.ServicerContext[Request, Reply],
         ) -> Reply:
             started = time.perf_counter()
-            model = self.model_label(request)
+            model = self.handlers.model_label(request)
             try:
-                self.check_accepting()
+                self.handlers.check_accepting()
                 reply = await handler(self, request, context)
             except RequestError as error:
                 code, message = grpc_code(error.code), str(error)
